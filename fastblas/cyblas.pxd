@@ -1,0 +1,154 @@
+# cython: language_level=3
+"""nogil BLAS kernels for other Cython code, fused over float and double.
+
+    from fastblas.cyblas cimport dot, axpy, gemm
+
+    with nogil:
+        s = dot(n, &x[0], 1, &y[0], 1)                         # float or double
+        gemm(b'N', b'T', m, n, k, 1.0, A, lda, B, ldb, 0.0, C, ldc)
+
+Every function is ``cdef inline ... noexcept nogil`` and calls
+``scipy.linalg.cython_blas`` directly: compiled into the caller, no Python, no GIL.
+
+Conventions
+-----------
+* Level 1 takes raw pointers and element increments as BLAS does: for a negative
+  increment the pointer is the lowest address (element n-1), and an increment must
+  never be 0. Lengths and increments are the 32-bit BLAS integer.
+* Level 2 and 3 are **row-major** (C order), like CBLAS with ``CblasRowMajor``:
+  ``lda`` is the distance in elements between consecutive rows. A Fortran-ordered
+  matrix is the row-major transpose of itself: pass it with the opposite ``trans``.
+  Row-major calls are mapped onto column-major BLAS by the identity (AB)' = B'A'.
+* Nothing is checked here; validation is the caller's job (the Python facade in
+  ``fastblas._blas`` does it once, before dispatching).
+"""
+from scipy.linalg cimport cython_blas as blas
+
+ctypedef fused floating:
+    float
+    double
+
+
+# ---------------------------------------------------------------------------
+# Level 1
+# ---------------------------------------------------------------------------
+
+cdef inline floating dot(int n, floating *x, int incx,
+                         floating *y, int incy) noexcept nogil:
+    """sum_i x[i] * y[i]"""
+    if floating is float:
+        return blas.sdot(&n, x, &incx, y, &incy)
+    else:
+        return blas.ddot(&n, x, &incx, y, &incy)
+
+
+cdef inline double dsdot(int n, float *x, int incx, float *y, int incy) noexcept nogil:
+    """sum_i x[i] * y[i] for float32 vectors, accumulated in double."""
+    return blas.dsdot(&n, x, &incx, y, &incy)
+
+
+cdef inline void axpy(int n, floating alpha, floating *x, int incx,
+                      floating *y, int incy) noexcept nogil:
+    """y <- alpha * x + y"""
+    if floating is float:
+        blas.saxpy(&n, &alpha, x, &incx, y, &incy)
+    else:
+        blas.daxpy(&n, &alpha, x, &incx, y, &incy)
+
+
+cdef inline void scal(int n, floating alpha, floating *x, int incx) noexcept nogil:
+    """x <- alpha * x"""
+    if floating is float:
+        blas.sscal(&n, &alpha, x, &incx)
+    else:
+        blas.dscal(&n, &alpha, x, &incx)
+
+
+cdef inline void copy(int n, floating *x, int incx, floating *y, int incy) noexcept nogil:
+    """y <- x"""
+    if floating is float:
+        blas.scopy(&n, x, &incx, y, &incy)
+    else:
+        blas.dcopy(&n, x, &incx, y, &incy)
+
+
+cdef inline void swap(int n, floating *x, int incx, floating *y, int incy) noexcept nogil:
+    """x <-> y"""
+    if floating is float:
+        blas.sswap(&n, x, &incx, y, &incy)
+    else:
+        blas.dswap(&n, x, &incx, y, &incy)
+
+
+cdef inline floating nrm2(int n, floating *x, int incx) noexcept nogil:
+    """sqrt(sum_i x[i]**2), without overflow for large entries"""
+    if floating is float:
+        return blas.snrm2(&n, x, &incx)
+    else:
+        return blas.dnrm2(&n, x, &incx)
+
+
+cdef inline floating asum(int n, floating *x, int incx) noexcept nogil:
+    """sum_i |x[i]|"""
+    if floating is float:
+        return blas.sasum(&n, x, &incx)
+    else:
+        return blas.dasum(&n, x, &incx)
+
+
+cdef inline int iamax(int n, floating *x, int incx) noexcept nogil:
+    """0-based index of the first largest |x[i]|; -1 when n < 1 or incx < 1."""
+    if floating is float:
+        return blas.isamax(&n, x, &incx) - 1
+    else:
+        return blas.idamax(&n, x, &incx) - 1
+
+
+# ---------------------------------------------------------------------------
+# Level 2 and 3, row-major
+# ---------------------------------------------------------------------------
+
+cdef inline char _flip(char trans) noexcept nogil:
+    return b'N' if trans == b'T' or trans == b't' else b'T'
+
+
+cdef inline void gemv(char trans, int m, int n, floating alpha, floating *a, int lda,
+                      floating *x, int incx, floating beta,
+                      floating *y, int incy) noexcept nogil:
+    """y <- alpha * op(A) x + beta * y, A an m x n row-major matrix, op(A) = A or A'.
+
+    The buffer of a row-major m x n A is a column-major n x m A', hence the flip.
+    """
+    cdef char t = _flip(trans)
+    if floating is float:
+        blas.sgemv(&t, &n, &m, &alpha, a, &lda, x, &incx, &beta, y, &incy)
+    else:
+        blas.dgemv(&t, &n, &m, &alpha, a, &lda, x, &incx, &beta, y, &incy)
+
+
+cdef inline void ger(int m, int n, floating alpha, floating *x, int incx,
+                     floating *y, int incy, floating *a, int lda) noexcept nogil:
+    """A <- alpha * x y' + A, A an m x n row-major matrix.
+
+    Column-major view: A' <- alpha * y x' + A', so x and y trade places.
+    """
+    if floating is float:
+        blas.sger(&n, &m, &alpha, y, &incy, x, &incx, a, &lda)
+    else:
+        blas.dger(&n, &m, &alpha, y, &incy, x, &incx, a, &lda)
+
+
+cdef inline void gemm(char transa, char transb, int m, int n, int k,
+                      floating alpha, floating *a, int lda, floating *b, int ldb,
+                      floating beta, floating *c, int ldc) noexcept nogil:
+    """C <- alpha * op(A) op(B) + beta * C, all row-major; C is m x n, op(A) m x k.
+
+    Column-major view: C' <- alpha * op(B)' op(A)' + beta * C', so A and B trade
+    places and keep their trans flags.
+    """
+    if floating is float:
+        blas.sgemm(&transb, &transa, &n, &m, &k, &alpha, b, &ldb, a, &lda,
+                   &beta, c, &ldc)
+    else:
+        blas.dgemm(&transb, &transa, &n, &m, &k, &alpha, b, &ldb, a, &lda,
+                   &beta, c, &ldc)

@@ -1,0 +1,36 @@
+# cython: language_level=3
+"""Inline nogil helpers shared by the training loops (_rbm.pyx, _mlp.pyx).
+
+Randomness is drawn from NumPy's ``bitgen_t`` C API: the BitGenerator behind the
+estimator's ``numpy.random.Generator``; callers hold ``bitgen.lock`` around the
+nogil section (see numpy/random/_examples/cython/extending_distributions.pyx).
+"""
+from libc.math cimport exp, expf
+from numpy.random cimport bitgen_t
+
+from fastblas.cyblas cimport floating
+
+
+cdef inline floating logistic(floating z) noexcept nogil:
+    """1 / (1 + exp(-z)), written so that exp never overflows."""
+    cdef floating e
+    if floating is float:
+        if z >= 0:
+            return 1.0 / (1.0 + expf(-z))
+        e = expf(z)
+        return e / (1.0 + e)
+    else:
+        if z >= 0:
+            return 1.0 / (1.0 + exp(-z))
+        e = exp(z)
+        return e / (1.0 + e)
+
+
+cdef inline double next_uniform(bitgen_t *rng) noexcept nogil:
+    """A uniform draw on [0, 1) from the BitGenerator."""
+    return rng.next_double(rng.state)
+
+
+cdef inline floating bernoulli(bitgen_t *rng, floating p) noexcept nogil:
+    """1 with probability p, else 0."""
+    return 1 if next_uniform(rng) < p else 0
