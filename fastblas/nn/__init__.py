@@ -1,0 +1,27 @@
+"""scikit-learn-style estimators whose training loops run entirely in nogil Cython.
+
+    from fastblas.nn import BernoulliRBM, MLPClassifier, MLPRegressor
+
+The classes are drop-ins for scikit-learn's of the same names (``pip install
+"fastblas[nn]"``). They are imported on first use, so that ``import fastblas``
+stays cheap and does not import scikit-learn.
+"""
+import importlib
+
+_MODULE_OF = {
+    "BernoulliRBM": "fastblas.nn._rbm",
+    "MLPClassifier": "fastblas.nn._mlp",
+    "MLPRegressor": "fastblas.nn._mlp",
+}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name):
+    if name in _MODULE_OF:
+        return getattr(importlib.import_module(_MODULE_OF[name]), name)
+    raise AttributeError(f"module 'fastblas.nn' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
