@@ -161,7 +161,7 @@ def test_learns_fashion_mnist_features():
         recon = model._mean_visibles(model.transform(X_test))
         history.append((np.mean((recon - X_test) ** 2), model.score_samples(X_test).mean()))
 
-    rbm = BernoulliRBM(n_components=256, learning_rate=0.05, batch_size=10, n_iter=10,
+    rbm = BernoulliRBM(n_components=256, learning_rate=0.05, batch_size=10, n_iter=20,
                        momentum=0.5, persistent=False, random_state=0, callback=record)
     classifier = dict(max_iter=200, C=1.0)
     with one_blas_thread(), warnings.catch_warnings():
@@ -171,7 +171,7 @@ def test_learns_fashion_mnist_features():
         learned = LogisticRegression(**classifier).fit(
             rbm.transform(X_train), y_train).score(rbm.transform(X_test), y_test)
     errors, likelihoods = np.array(history).T
-    assert len(history) == 10
+    assert len(history) == 20
     assert errors[-1] < 0.8 * errors[0], errors
     assert likelihoods[-1] > likelihoods[0], likelihoods
     assert learned >= raw - 0.01, (learned, raw)
