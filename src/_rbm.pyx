@@ -45,11 +45,14 @@ for float64 ones.
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
-from numpy.random.c_distributions cimport random_standard_uniform, random_standard_uniform_f
+from numpy.random.c_distributions cimport (
+    random_standard_uniform_fill,
+    random_standard_uniform_fill_f,
+)
 
 import numpy as np
 
-from fastblas.cyblas cimport axpy, floating, gemm, gemv
+from fastblas.cyblas cimport axpy, floating, gemm, gemv, scal
 from _nn_common cimport logistic
 
 
@@ -57,47 +60,49 @@ from _nn_common cimport logistic
 # nogil phases of one update
 # ---------------------------------------------------------------------------
 
-cdef inline floating uniform(bitgen_t *rng, floating like) noexcept nogil:
-    """A uniform draw on [0, 1) in the model's precision (see the module docstring)."""
+cdef void logistic_rows(int rows, int cols, floating *z, floating *bias) noexcept nogil:
+    """z[i, j] = logistic(z[i, j] + bias[j]) for a row-major rows x cols block."""
+    cdef Py_ssize_t i, j
+    for i in range(rows):
+        for j in range(cols):
+            z[i * cols + j] = logistic(z[i * cols + j] + bias[j])
+
+
+cdef void sample_bernoulli(Py_ssize_t n, floating *p, floating *out, floating *uniforms,
+                           bitgen_t *rng) noexcept nogil:
+    """out[i] = 1 if u[i] < p[i] else 0, u drawn in one call (see the module docstring).
+
+    Drawing the whole block first keeps the comparison loop free of calls and
+    branches, so that it vectorizes; ``out`` may be ``p``.
+    """
+    cdef Py_ssize_t i
     if floating is float:
-        return random_standard_uniform_f(rng)
+        random_standard_uniform_fill_f(rng, n, uniforms)
     else:
-        return random_standard_uniform(rng)
+        random_standard_uniform_fill(rng, n, uniforms)
+    for i in range(n):
+        out[i] = uniforms[i] < p[i]
 
 
 cdef void hidden_phase(int rows, int n_visible, int n_hidden, floating *v,
                        floating *weights, floating *hidden_bias, floating *h,
-                       floating scale, floating *sample, bitgen_t *rng) noexcept nogil:
-    """h = scale * p(h | v) for `rows` rows of v; also sample the units when `sample`."""
-    cdef Py_ssize_t i, j, row
-    cdef floating p
+                       floating *sample, floating *uniforms, bitgen_t *rng) noexcept nogil:
+    """h = p(h | v) for `rows` rows of v; also sample the units into `sample` unless NULL."""
     gemm(c'N', c'N', rows, n_hidden, n_visible, 1.0, v, n_visible,
          weights, n_hidden, 0.0, h, n_hidden)
-    for i in range(rows):
-        row = i * n_hidden
-        if sample != NULL:
-            for j in range(n_hidden):
-                p = logistic(h[row + j] + hidden_bias[j])
-                sample[row + j] = 1 if uniform(rng, p) < p else 0
-                h[row + j] = scale * p
-        else:
-            for j in range(n_hidden):
-                h[row + j] = scale * logistic(h[row + j] + hidden_bias[j])
+    logistic_rows(rows, n_hidden, h, hidden_bias)
+    if sample != NULL:
+        sample_bernoulli(rows * <Py_ssize_t> n_hidden, h, sample, uniforms, rng)
 
 
 cdef void sample_visible(int rows, int n_visible, int n_hidden, floating *h,
                          floating *weights, floating *visible_bias, floating *v,
-                         bitgen_t *rng) noexcept nogil:
+                         floating *uniforms, bitgen_t *rng) noexcept nogil:
     """v = sample(p(v | h)) for `rows` rows of h."""
-    cdef Py_ssize_t i, j, row
-    cdef floating p
     gemm(c'N', c'T', rows, n_visible, n_hidden, 1.0, h, n_hidden,
          weights, n_hidden, 0.0, v, n_visible)
-    for i in range(rows):
-        row = i * n_visible
-        for j in range(n_visible):
-            p = logistic(v[row + j] + visible_bias[j])
-            v[row + j] = 1 if uniform(rng, p) < p else 0
+    logistic_rows(rows, n_visible, v, visible_bias)
+    sample_bernoulli(rows * <Py_ssize_t> n_visible, v, v, uniforms, rng)
 
 
 cdef void add_velocity(Py_ssize_t n, floating decay, floating *velocity,
@@ -118,9 +123,10 @@ cdef class Workspace:
 
     ``visible`` and ``hidden`` stack the positive rows (at most ``max_batch_rows``)
     over the negative chains (``n_chains``); ``ones`` and ``row_weights`` are the
-    vectors the bias-gradient gemv's multiply them by.
+    vectors the bias-gradient gemv's multiply them by; ``uniforms`` holds one
+    block of random draws.
     """
-    cdef readonly object visible, hidden, ones, row_weights
+    cdef readonly object visible, hidden, ones, row_weights, uniforms
 
     def __init__(self, Py_ssize_t max_batch_rows, Py_ssize_t n_chains,
                  Py_ssize_t n_features, Py_ssize_t n_components, dtype):
@@ -129,6 +135,8 @@ cdef class Workspace:
         self.hidden = np.zeros((rows, n_components), dtype=dtype)
         self.ones = np.ones(rows, dtype=dtype)
         self.row_weights = np.zeros(rows, dtype=dtype)
+        self.uniforms = np.zeros(max(max_batch_rows, n_chains) * max(n_features, n_components),
+                                 dtype=dtype)
 
 
 cdef bitgen_t *bitgen_pointer(bit_generator) except NULL:
@@ -160,6 +168,7 @@ def train_batches(const floating[:, ::1] X, const Py_ssize_t[::1] batch_bounds,
     cdef floating[:, ::1] hidden = workspace.hidden
     cdef floating[::1] ones = workspace.ones
     cdef floating[::1] row_weights = workspace.row_weights
+    cdef floating[::1] uniforms = workspace.uniforms
     cdef floating[:, ::1] weights_velocity
     cdef floating[::1] hidden_velocity, visible_velocity
     cdef floating *w_vel = NULL
@@ -186,7 +195,8 @@ def train_batches(const floating[:, ::1] X, const Py_ssize_t[::1] batch_bounds,
         c = n_chains if persistent else m
         if batch_bounds[b] < 0 or m < 1 or batch_bounds[b + 1] > X.shape[0]:
             raise ValueError("batch_bounds out of range")
-        if m + c > visible.shape[0] or (not persistent and m > n_chains):
+        if (m + c > visible.shape[0] or (not persistent and m > n_chains)
+                or max(m, c) * max(n_features, n_components) > uniforms.shape[0]):
             raise ValueError("workspace or chains too small for the batches")
     if use_momentum:
         weights_velocity, hidden_velocity, visible_velocity = velocities
@@ -210,16 +220,19 @@ def train_batches(const floating[:, ::1] X, const Py_ssize_t[::1] batch_bounds,
 
             # Positive phase; plain CD starts its chains from a sample of it.
             hidden_phase(m, n_features, n_components, &visible[0, 0], &weights[0, 0],
-                         &hidden_bias[0], &hidden[0, 0], 1.0,
-                         NULL if persistent else &chains[0, 0], rng)
-            # k Gibbs steps; the last one leaves -(m / c) p(h | Vk) in h_neg.
-            neg_scale = -(<floating> m) / c
+                         &hidden_bias[0], &hidden[0, 0],
+                         NULL if persistent else &chains[0, 0], &uniforms[0], rng)
+            # k Gibbs steps, then h_neg = -(m / c) p(h | Vk).
             for t in range(1, cd_k + 1):
                 sample_visible(c, n_features, n_components, &chains[0, 0],
-                               &weights[0, 0], &visible_bias[0], v_neg, rng)
+                               &weights[0, 0], &visible_bias[0], v_neg, &uniforms[0], rng)
                 hidden_phase(c, n_features, n_components, v_neg, &weights[0, 0],
-                             &hidden_bias[0], h_neg, neg_scale if t == cd_k else 1.0,
-                             &chains[0, 0] if t < cd_k or persistent else NULL, rng)
+                             &hidden_bias[0], h_neg,
+                             &chains[0, 0] if t < cd_k or persistent else NULL,
+                             &uniforms[0], rng)
+            neg_scale = -(<floating> m) / c
+            for i in range(c):
+                scal(n_components, neg_scale, &h_neg[i * n_components], 1)
 
             # Update: one gemm with k = m + c for dW, two gemv's for the biases.
             for i in range(m):
