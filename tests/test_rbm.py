@@ -206,8 +206,9 @@ def test_same_seed_same_model_and_dtype_parameter():
     f32 = BernoulliRBM(n_components=6, random_state=7, n_iter=3, dtype="float32").fit(X)
     assert f32.components_.dtype == np.float32 and f32.h_samples_.dtype == np.float32
     assert f32.transform(X.astype(np.float32)).dtype == np.float32
-    assert BernoulliRBM(n_components=2, dtype=np.float64, n_iter=1).fit(
-        X.astype(np.float32)).components_.dtype == np.float64
+    for dtype in (np.float64, "float64", np.dtype("float64")):
+        assert BernoulliRBM(n_components=2, dtype=dtype, n_iter=1).fit(
+            X.astype(np.float32)).components_.dtype == np.float64
 
 
 def test_pickle_round_trip_and_resume():
@@ -299,6 +300,13 @@ def test_bad_parameters_rejected():
                    dict(dtype="int32"), dict(batch_size=0), dict(callback=3)]:
         with pytest.raises(ValueError, match=next(iter(params))):
             BernoulliRBM(**params).fit(X)
+
+
+def test_partial_fit_after_batch_size_change():
+    X = binary_data(np.random.default_rng(15), 12, 5, np.float64)
+    rbm = BernoulliRBM(n_components=3, batch_size=6, n_iter=1, random_state=0).fit(X)
+    rbm.set_params(batch_size=2).partial_fit(X)   # the persistent chains keep their 6 rows
+    assert rbm.h_samples_.shape == (6, 3) and np.isfinite(rbm.components_).all()
 
 
 def test_read_only_input_and_parameters():

@@ -72,7 +72,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     persistent : bool, default=True
         True: persistent chains (``batch_size`` of them, kept in ``h_samples_``
         between updates). False: plain CD-k, chains started from the minibatch.
-    dtype : {np.float32, np.float64, "float32", "float64"} or None, default=None
+    dtype : {np.float32, np.float64, "float32", "float64"}, numpy dtype or None, default=None
         Precision of the model. None: the input's floating dtype, float64 for
         any other input (as scikit-learn does).
     callback : callable or None, default=None
@@ -114,7 +114,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         "cd_k": [Interval(Integral, 1, None, closed="left")],
         "persistent": ["boolean"],
         "dtype": [None, StrOptions({"float32", "float64"}),
-                  Options(type, {np.float32, np.float64})],
+                  Options(type, {np.float32, np.float64}),
+                  Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)})],
         "callback": [None, callable],
     }
 
@@ -247,14 +248,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             raise ValueError(f"partial_fit takes at most {_BLAS_INT_MAX // 2} samples "
                              f"per call, got {n_samples}")
         chains = self.h_samples_
-        if not self.persistent and n_samples > self.batch_size:
+        if not self.persistent and n_samples > len(chains):
             chains = np.zeros((n_samples, self.n_components), dtype=dtype)
-        workspace = _rbm.Workspace(n_samples, self._n_chains(n_samples), X.shape[1],
-                                   self.n_components, dtype)
+        n_chains = len(chains) if self.persistent else n_samples
+        workspace = _rbm.Workspace(n_samples, n_chains, X.shape[1], self.n_components, dtype)
         self._run_batches(X, np.array([0, n_samples], dtype=np.intp), 0, 1,
                           chains, workspace)
         if chains is not self.h_samples_:
-            self.h_samples_[...] = chains[: self.batch_size]
+            self.h_samples_[...] = chains[: len(self.h_samples_)]
         return self
 
     def _model_dtype(self, input_dtype):
