@@ -27,11 +27,14 @@ API
     the optional PNG of speed-up against size.
 ``parse_int_list(text)``
     argparse ``type=`` for ``"8,32,2**20"``.
+``settings_from_args(parser, args, defaults, quick)``
+    the run settings: ``quick`` or ``defaults``, overridden by explicit options.
 
 A script in this folder imports it as ``from . import _timing`` when it runs as a
 module (``fastblas.benchmarks.bench_x`` or ``python -m benchmarks.bench_x``) and
 as ``import _timing`` when it runs as a file (``python benchmarks/bench_x.py``).
 """
+import argparse
 import contextlib
 import os
 import platform
@@ -41,7 +44,8 @@ import timeit
 
 __all__ = [
     "blas_thread_limits", "describe_machine", "format_table", "parse_int_list",
-    "plot_speedups", "python_call_overhead", "require_matplotlib", "time_interleaved",
+    "plot_speedups", "python_call_overhead", "require_matplotlib", "settings_from_args",
+    "time_interleaved",
 ]
 
 MATPLOTLIB_HINT = ("--plot needs matplotlib, which is not installed: "
@@ -198,11 +202,33 @@ def parse_int_list(text):
         try:
             value = int(base) ** int(exponent) if sep else int(base)
         except ValueError:
-            raise ValueError(f"not an integer or a power like 2**20: {item!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"not an integer or a power like 2**20: {item!r}") from None
         if value < 0:
-            raise ValueError(f"negative size: {item!r}")
+            raise argparse.ArgumentTypeError(f"negative: {item!r}")
         values.append(value)
     return values
+
+
+def settings_from_args(parser, args, defaults, quick):
+    """Merge the settings of a run: ``quick`` if ``args.quick`` else ``defaults``,
+    each key overridden by the option of the same name when it was given.
+
+    Checks the keys every script shares (``dtypes``, ``repeat``, ``threads``) and
+    stops through ``parser.error`` on a bad value.
+    """
+    settings = dict(quick if args.quick else defaults)
+    for key in settings:
+        if getattr(args, key, None) is not None:
+            settings[key] = getattr(args, key)
+    bad = [d for d in settings.get("dtypes", []) if d not in ("float32", "float64")]
+    if bad:
+        parser.error(f"--dtypes: only float32 and float64, got {', '.join(bad)}")
+    if settings.get("repeat", 1) < 1:
+        parser.error("--repeat must be at least 1")
+    if min(settings.get("threads", [1]), default=0) < 1:
+        parser.error("--threads: at least one thread count, each at least 1")
+    return settings
 
 
 def require_matplotlib(parser, path):

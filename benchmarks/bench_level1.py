@@ -142,15 +142,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     _timing.require_matplotlib(parser, args.plot)
-    settings = dict(QUICK if args.quick else DEFAULTS)
-    for key in ("sizes", "dtypes", "repeat", "threads"):
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
-    bad = [d for d in settings["dtypes"] if d not in ("float32", "float64")]
-    if bad:
-        parser.error(f"--dtypes: only float32 and float64, got {', '.join(bad)}")
-    if settings["repeat"] < 1:
-        parser.error("--repeat must be at least 1")
+    settings = _timing.settings_from_args(parser, args, DEFAULTS, QUICK)
 
     print("fastblas level-1 comparison: ns per call, median of "
           f"{settings['repeat']} interleaved timings of ~{1e3 * settings['target']:.0f} ms; "
