@@ -90,14 +90,12 @@ cdef int float_type(object a, str name) except -1:
     return t
 
 
-cdef int common_type(list arrays, tuple names) except -1:
-    """The shared float type of all `arrays`; TypeError naming any two that differ."""
-    cdef int t = float_type(arrays[0], names[0])
-    cdef Py_ssize_t i
-    for i in range(1, len(arrays)):
-        if float_type(arrays[i], names[i]) != t:
-            raise TypeError(f"{names[0]} and {names[i]} must have the same dtype, "
-                            f"got {arrays[0].dtype} and {arrays[i].dtype}")
+cdef int common_type(object a, str a_name, object b, str b_name) except -1:
+    """The float type shared by `a` and `b`; TypeError naming them if they differ."""
+    cdef int t = float_type(a, a_name)
+    if float_type(b, b_name) != t:
+        raise TypeError(f"{a_name} and {b_name} must have the same dtype, "
+                        f"got {a.dtype} and {b.dtype}")
     return t
 
 
@@ -189,14 +187,21 @@ cdef struct Vector:
     char *first        # address of element 0
     intp n
     intp stride        # bytes; a multiple of the item size
+    int inc            # stride in elements, the BLAS increment (1 when n <= 1)
 
 
 cdef inline Vector as_vector(cnp.ndarray a) noexcept:
+    """Describe a 1-D array that passed blas_vector()."""
     cdef Vector v
     v.first = <char *>fb_data(a)
     v.n = cnp.PyArray_DIM(a, 0)
     v.stride = cnp.PyArray_STRIDE(a, 0)
+    v.inc = <int>(v.stride // cnp.PyArray_ITEMSIZE(a)) if v.n > 1 else 1
     return v
+
+
+cdef inline void *blas_start(Vector v) noexcept nogil:
+    return fb_blas_start(v.first, v.n, v.stride)
 
 
 cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
@@ -208,14 +213,11 @@ cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
     iamax by keeping the first largest |x_i|.
     """
     cdef intp start = 0, m, i
-    cdef int incx = <int>(x.stride // <intp>sizeof(floating))
-    cdef int incy = <int>(y.stride // <intp>sizeof(floating)) if y.first != NULL else 0
+    cdef int incx = x.inc, incy = y.inc
     cdef floating *px
     cdef floating *py = NULL
     cdef double result = 0.0, largest = -1.0
-    if x.n <= 1:
-        incx = incy = 1      # any stride is fine for one element; BLAS wants nonzero
-    elif y.first == NULL:
+    if y.first == NULL:
         # One-vector routines (scal, nrm2, asum, iamax) do nothing for incx <= 0 in
         # reference BLAS; walking a reversed vector forwards from its lowest address
         # gives the same result (iamax aside: its caller stages negative strides).
@@ -257,6 +259,7 @@ cdef double run_level1(Level1 op, int t, double alpha, cnp.ndarray x,
     cdef Vector vx = as_vector(x)
     cdef Vector vy
     vy.first = NULL
+    vy.inc = 0
     if y is not None:
         vy = as_vector(y)
     cdef double result
@@ -342,7 +345,7 @@ cdef cnp.ndarray vector_output(object y, str name):
 
 cdef object update_vector(Level1 op, double alpha, object x, object y):
     """y <- op(x, y) in place for axpy and copy: validation, staging, write-back."""
-    cdef int t = common_type([x, y], ("x", "y"))
+    cdef int t = common_type(x, "x", y, "y")
     x = vector_input(x, "x", t)
     cdef cnp.ndarray target = vector_output(y, "y")
     check_same_length(x, target, "x and y")
@@ -379,7 +382,7 @@ def scal(a, x):
 
 def swap(x, y):
     """Exchange the contents of x and y in place; returns (x, y)."""
-    common_type([x, y], ("x", "y"))
+    common_type(x, "x", y, "y")
     cdef cnp.ndarray vx = vector_output(x, "x")
     cdef cnp.ndarray vy = vector_output(y, "y")
     check_same_length(vx, vy, "x and y")
@@ -546,6 +549,15 @@ cdef cnp.ndarray gemm_into(int t, double alpha, cnp.ndarray A, bint trans_a,
     return target
 
 
+cdef void gemv_kernel(floating alpha, Matrix a, intp m, intp n, Vector x,
+                      floating beta, Vector y) noexcept nogil:
+    """y = alpha op(A) x + beta y, op(A) m x n; BLAS is given the buffer's own shape."""
+    cdef int rows = <int>(m if a.trans == b'N' else n)
+    cdef int cols = <int>(n if a.trans == b'N' else m)
+    cyblas.gemv(a.trans, rows, cols, alpha, <floating *>a.data, a.ld,
+                <floating *>blas_start(x), x.inc, beta, <floating *>blas_start(y), y.inc)
+
+
 cdef cnp.ndarray gemv_into(int t, double alpha, cnp.ndarray A, bint trans,
                            cnp.ndarray x, double beta, cnp.ndarray y):
     """y = alpha op(A) x + beta y for validated operands; y may be None (new)."""
@@ -571,20 +583,11 @@ cdef cnp.ndarray gemv_into(int t, double alpha, cnp.ndarray A, bint trans,
         y = aligned_copy(y)
     vx = as_vector(x)
     vy = as_vector(y)
-    # BLAS sees the buffer's own shape: op(A) is m x n, the buffer n x m when transposed.
-    cdef int rows = <int>(m if ma.trans == b'N' else n)
-    cdef int cols = <int>(n if ma.trans == b'N' else m)
-    cdef int incx = <int>(vx.stride // cnp.PyArray_ITEMSIZE(x)) if n > 1 else 1
-    cdef int incy = <int>(vy.stride // cnp.PyArray_ITEMSIZE(y)) if m > 1 else 1
     cdef PyThreadState *state = release_gil_if(m * n >= NOGIL_MIN_FLOPS)
     if t == FLOAT32:
-        cyblas.gemv(ma.trans, rows, cols, <float>alpha, <float *>ma.data, ma.ld,
-                    <float *>fb_blas_start(vx.first, n, vx.stride), incx, <float>beta,
-                    <float *>fb_blas_start(vy.first, m, vy.stride), incy)
+        gemv_kernel[float](<float>alpha, ma, m, n, vx, <float>beta, vy)
     else:
-        cyblas.gemv(ma.trans, rows, cols, alpha, <double *>ma.data, ma.ld,
-                    <double *>fb_blas_start(vx.first, n, vx.stride), incx, beta,
-                    <double *>fb_blas_start(vy.first, m, vy.stride), incy)
+        gemv_kernel[double](alpha, ma, m, n, vx, beta, vy)
     restore_gil(state)
     if y is not target:
         target[...] = y
@@ -610,30 +613,37 @@ def gemv(alpha, A, x, beta=0.0, y=None, trans=False):
     With y None a new array is returned; otherwise y is updated in place and returned.
     """
     cdef double a = real_scalar(alpha, "alpha"), b = real_scalar(beta, "beta")
-    cdef int t
-    if y is None:
-        t = common_type([A, x], ("A", "x"))
-    else:
-        t = common_type([A, x, y], ("A", "x", "y"))
+    cdef int t = common_type(A, "A", x, "x")
+    if y is not None:
+        common_type(A, "A", y, "y")
     check_ndim(A, 2, "A")
     check_ndim(x, 1, "x")
     cdef bint tr = bool(trans)
-    cdef intp m = A.shape[1 if tr else 0], n = A.shape[0 if tr else 1]
-    if x.shape[0] != n:
-        raise ValueError(f"x has length {x.shape[0]} but op(A) has {n} columns "
-                         f"(A.shape={A.shape}, trans={tr})")
+    cdef intp m = cnp.PyArray_DIM(A, 1 if tr else 0), n = cnp.PyArray_DIM(A, 0 if tr else 1)
+    if cnp.PyArray_DIM(x, 0) != n:
+        raise ValueError(f"x has length {cnp.PyArray_DIM(x, 0)} but op(A) has {n} "
+                         f"columns (A.shape={A.shape}, trans={tr})")
     if y is not None:
         vector_output(y, "y")
-        if y.shape[0] != m:
-            raise ValueError(f"y has length {y.shape[0]} but op(A) has {m} rows "
-                             f"(A.shape={A.shape}, trans={tr})")
+        if cnp.PyArray_DIM(y, 0) != m:
+            raise ValueError(f"y has length {cnp.PyArray_DIM(y, 0)} but op(A) has {m} "
+                             f"rows (A.shape={A.shape}, trans={tr})")
     return gemv_into(t, a, A, tr, x, b, y)
+
+
+cdef void ger_kernel(floating alpha, Vector x, Vector y, Matrix a) noexcept nogil:
+    """A += alpha x y'; when the buffer holds A' (F order), A' += alpha y x'."""
+    if a.trans == b'T':
+        x, y = y, x
+    cyblas.ger(<int>x.n, <int>y.n, alpha, <floating *>blas_start(x), x.inc,
+               <floating *>blas_start(y), y.inc, <floating *>a.data, a.ld)
 
 
 def ger(alpha, x, y, A):
     """A += alpha * outer(x, y) in place; returns A."""
     cdef double a = real_scalar(alpha, "alpha")
-    cdef int t = common_type([A, x, y], ("A", "x", "y"))
+    cdef int t = common_type(x, "x", y, "y")
+    common_type(x, "x", A, "A")
     check_ndim(x, 1, "x")
     check_ndim(y, 1, "y")
     check_ndim(A, 2, "A")
@@ -654,25 +664,11 @@ def ger(alpha, x, y, A):
         x = aligned_copy(x)
     if overlap(y, target) or not blas_vector(y):
         y = aligned_copy(y)
-    cdef Vector vx = as_vector(x), vy = as_vector(y), rows_vec
-    if ma.trans == b'T':        # the buffer holds A': A' += alpha * y x'
-        rows_vec = vy
-        vy = vx
-        vx = rows_vec
-        m, n = n, m
-    cdef int incx = <int>(vx.stride // cnp.PyArray_ITEMSIZE(work)) if m > 1 else 1
-    cdef int incy = <int>(vy.stride // cnp.PyArray_ITEMSIZE(work)) if n > 1 else 1
     cdef PyThreadState *state = release_gil_if(m * n >= NOGIL_MIN_FLOPS)
     if t == FLOAT32:
-        cyblas.ger(<int>m, <int>n, <float>a,
-                   <float *>fb_blas_start(vx.first, m, vx.stride), incx,
-                   <float *>fb_blas_start(vy.first, n, vy.stride), incy,
-                   <float *>ma.data, ma.ld)
+        ger_kernel[float](<float>a, as_vector(x), as_vector(y), ma)
     else:
-        cyblas.ger(<int>m, <int>n, a,
-                   <double *>fb_blas_start(vx.first, m, vx.stride), incx,
-                   <double *>fb_blas_start(vy.first, n, vy.stride), incy,
-                   <double *>ma.data, ma.ld)
+        ger_kernel[double](a, as_vector(x), as_vector(y), ma)
     restore_gil(state)
     if work is not target:
         target[...] = work
@@ -687,25 +683,22 @@ def gemm(alpha, A, B, beta=0.0, C=None, trans_a=False, trans_b=False):
     in place and returned (with beta = 0 its old contents are never read).
     """
     cdef double a = real_scalar(alpha, "alpha"), b = real_scalar(beta, "beta")
-    cdef int t
-    if C is None:
-        t = common_type([A, B], ("A", "B"))
-    else:
-        t = common_type([A, B, C], ("A", "B", "C"))
+    cdef int t = common_type(A, "A", B, "B")
+    if C is not None:
+        common_type(A, "A", C, "C")
     check_ndim(A, 2, "A")
     check_ndim(B, 2, "B")
     cdef bint ta = bool(trans_a), tb = bool(trans_b)
-    op_a = A.T if ta else A
-    op_b = B.T if tb else B
-    if op_a.shape[1] != op_b.shape[0]:
-        raise ValueError(f"op(A) with shape {op_a.shape} and op(B) with shape "
-                         f"{op_b.shape} are not aligned")
+    cdef intp m = cnp.PyArray_DIM(A, 1 if ta else 0), k = cnp.PyArray_DIM(A, 0 if ta else 1)
+    cdef intp kb = cnp.PyArray_DIM(B, 1 if tb else 0), n = cnp.PyArray_DIM(B, 0 if tb else 1)
+    if k != kb:
+        raise ValueError(f"op(A) with shape {(m, k)} and op(B) with shape {(kb, n)} "
+                         f"are not aligned (trans_a={ta}, trans_b={tb})")
     if C is not None:
         check_ndim(C, 2, "C")
         check_writeable(C, "C")
-        if C.shape != (op_a.shape[0], op_b.shape[1]):
-            raise ValueError(f"C must have shape {(op_a.shape[0], op_b.shape[1])}, "
-                             f"got {C.shape}")
+        if cnp.PyArray_DIM(C, 0) != m or cnp.PyArray_DIM(C, 1) != n:
+            raise ValueError(f"C must have shape {(m, n)}, got {C.shape}")
     return gemm_into(t, a, A, ta, B, tb, b, C)
 
 
