@@ -704,6 +704,7 @@ def gemm(alpha, A, B, beta=0.0, C=None, trans_a=False, trans_b=False):
 
 def show_config():
     """Print the BLAS library SciPy loaded, its version and its thread count."""
+    import os
     import scipy
     blas = scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]
     print(f"fastblas calls SciPy {scipy.__version__}'s BLAS through scipy.linalg.cython_blas")
@@ -714,7 +715,10 @@ def show_config():
     except ImportError:
         print("  threads: unknown (pip install threadpoolctl to see them)")
         return
+    # SciPy's wheels load their BLAS from scipy.libs/, beside the scipy package.
+    scipy_dir = os.path.dirname(scipy.__file__)
     for pool in threadpool_info():
-        if pool.get("user_api") == "blas" and "scipy" in pool.get("filepath", ""):
-            print(f"  threads: {pool['num_threads']} ({pool['internal_api']} "
+        if pool.get("user_api") == "blas":
+            owner = "SciPy's" if pool["filepath"].startswith(scipy_dir) else "also loaded"
+            print(f"  threads: {pool['num_threads']} ({owner}: {pool['internal_api']} "
                   f"{pool['version']}, {pool['filepath']})")
