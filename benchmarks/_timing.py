@@ -143,7 +143,7 @@ def _blas_libraries():
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return ["BLAS: unknown (" + THREADPOOLCTL_HINT.split(", so")[0] + ")"]
+        return ["BLAS: unknown (pip install threadpoolctl to see which library and threads)"]
     lines = []
     for lib in threadpool_info():
         if lib.get("user_api") != "blas":
