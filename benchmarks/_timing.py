@@ -21,8 +21,8 @@ API
     ns of timeit's empty loop and of an empty Python call ``f()``, for context.
 ``describe_machine()``
     lines naming the CPU, cores, Python/NumPy/SciPy/fastblas versions and BLAS.
-``format_table(headers, rows)``
-    an aligned plain-text table.
+``format_table(headers, rows, markdown=False, left=1)``
+    an aligned plain-text (or Markdown) table.
 ``require_matplotlib(parser)`` / ``plot_speedups(panels, path, ...)``
     the optional PNG of speed-up against size.
 ``parse_int_list(text)``
@@ -178,20 +178,25 @@ def describe_machine():
     ]
 
 
-def format_table(headers, rows):
-    """Aligned plain-text table: first column left-aligned, the others right-aligned.
+def format_table(headers, rows, markdown=False, left=1):
+    """Aligned plain-text table: the first ``left`` columns left-aligned (labels),
+    the others right-aligned (numbers).
 
-    ``rows`` are sequences of already formatted strings, one per header.
+    ``rows`` are sequences of already formatted strings, one per header. With
+    ``markdown=True``, the same table as GitHub Markdown (for the README).
     """
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
 
     def line(cells):
-        first, *rest = (str(c) for c in cells)
-        return "  ".join([first.ljust(widths[0])] +
-                         [c.rjust(w) for c, w in zip(rest, widths[1:])]).rstrip()
+        cells = [str(c).ljust(w) if i < left else str(c).rjust(w)
+                 for i, (c, w) in enumerate(zip(cells, widths))]
+        return "| " + " | ".join(cells) + " |" if markdown else "  ".join(cells).rstrip()
 
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(headers), rule] + [line(row) for row in rows])
+    if markdown:
+        rule = ["-" * w if i < left else "-" * (w - 1) + ":" for i, w in enumerate(widths)]
+    else:
+        rule = ["-" * w for w in widths]
+    return "\n".join([line(headers), line(rule)] + [line(row) for row in rows])
 
 
 def parse_int_list(text):

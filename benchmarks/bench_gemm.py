@@ -77,7 +77,7 @@ def _format_shape(shape):
     return f"({m}x{k})@({k}x{n})"
 
 
-def format_results(results):
+def format_results(results, markdown=False):
     headers = (["shape", "dtype", "threads"] + [f"{c} us" for c in CONTENDERS]
                + ["fastblas GFLOP/s", "matmul GFLOP/s"]
                + [f"vs {other}" for other, _ in SPEEDUPS])
@@ -86,7 +86,7 @@ def format_results(results):
             + [f"{_gflops(r, c):.1f}" for c in ("fastblas", "matmul")]
             + [f"{r['seconds'][other] / r['seconds'][mine]:.2f}x" for other, mine in SPEEDUPS]
             for r in results]
-    return _timing.format_table(headers, rows)
+    return _timing.format_table(headers, rows, markdown, left=2)
 
 
 def plot(results, path):
@@ -134,6 +134,8 @@ def build_parser():
                         help="a short run (float32, square 8 and 512 and (100x784)@(784x500), "
                              "1 thread, 3 rounds of ~5 ms); explicit options still win")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random operands")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table as Markdown (for the README)")
     parser.add_argument("--plot", metavar="FILE.png",
                         help="also write speed-up against FLOP count as a PNG "
                              "(needs matplotlib)")
@@ -155,7 +157,7 @@ def main(argv=None):
     print()
     results = run(shapes, settings["dtypes"], settings["repeat"], settings["threads"],
                   settings["target"], seed=args.seed)
-    print(format_results(results))
+    print(format_results(results, args.markdown))
     if args.plot:
         plot(results, args.plot)
         print(f"\nspeed-up plot written to {args.plot}")

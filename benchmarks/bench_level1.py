@@ -92,14 +92,14 @@ def _format_ns(ns):
     return f"{ns:,.0f}" if ns >= 1000 else f"{ns:.1f}"
 
 
-def format_results(results):
+def format_results(results, markdown=False):
     headers = (["op", "dtype", "n", "threads"] + [f"{c} ns" for c in CONTENDERS]
                + [f"vs {c}" for c in OTHERS])
     rows = [[r["op"], r["dtype"], str(r["n"]), r["threads"]]
             + [_format_ns(r["ns"][c]) for c in CONTENDERS]
             + [f"{r['ns'][c] / r['ns']['fastblas']:.2f}x" for c in OTHERS]
             for r in results]
-    return _timing.format_table(headers, rows)
+    return _timing.format_table(headers, rows, markdown, left=2)
 
 
 def plot(results, path):
@@ -133,6 +133,8 @@ def build_parser():
                         help="a short run (float32, n=32,1024,2**20, 1 thread, 3 rounds "
                              "of ~5 ms); explicit options still win")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random operands")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table as Markdown (for the README)")
     parser.add_argument("--plot", metavar="FILE.png",
                         help="also write speed-up against n as a PNG (needs matplotlib)")
     return parser
@@ -157,7 +159,7 @@ def main(argv=None):
     print()
     results = run(settings["sizes"], settings["dtypes"], settings["repeat"],
                   settings["threads"], settings["target"], seed=args.seed)
-    print(format_results(results))
+    print(format_results(results, args.markdown))
     if args.plot:
         plot(results, args.plot)
         print(f"\nspeed-up plot written to {args.plot}")

@@ -62,12 +62,14 @@ def test_time_interleaved_statements_see_the_namespace_as_locals():
 
 
 def test_format_table_aligns_columns():
-    table = _timing.format_table(["op", "n", "ratio"],
-                                 [["dot", "8", "1.00x"], ["axpy", "1048576", "12.50x"]])
-    lines = table.splitlines()
+    headers, rows = ["op", "n", "ratio"], [["dot", "8", "1.00x"], ["axpy", "1048576", "12.50x"]]
+    lines = _timing.format_table(headers, rows).splitlines()
     assert len(lines) == 4 and len({len(line) for line in lines}) == 1
     assert lines[2].startswith("dot ") and lines[3].startswith("axpy ")
     assert lines[2].endswith(" 1.00x") and lines[3].endswith("12.50x")
+    markdown = _timing.format_table(headers, rows, markdown=True).splitlines()
+    assert markdown[1].replace(" ", "") == "|----|------:|-----:|"
+    assert [cell.strip() for cell in markdown[3].split("|")] == ["", "axpy", "1048576", "12.50x", ""]
 
 
 def test_settings_from_args_quick_defaults_and_overrides():
