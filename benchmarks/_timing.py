@@ -252,14 +252,14 @@ def plot_speedups(panels, path, xlabel, title=""):
     ``panels`` maps a panel title to ``{series label: [(x, speedup), ...]}``; the
     x axis is logarithmic and a dashed line marks a speed-up of 1 (as fast).
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure, not pyplot: no backend switch, no global state in the caller.
+    from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
     ncols = min(2, len(panels))
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(6 * ncols, 4 * nrows), squeeze=False)
+    fig = Figure(figsize=(6 * ncols, 4 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, (panel, series) in zip(axes.flat, panels.items()):
         for label, points in series.items():
             xs, ys = zip(*sorted(points))
@@ -278,4 +278,3 @@ def plot_speedups(panels, path, xlabel, title=""):
         fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
