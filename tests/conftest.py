@@ -147,18 +147,30 @@ def make_vector_like(rng, n, dtype, layout, values=None):
 
 # Layouts that must go to BLAS without a copy, and layouts that must be staged.
 BLAS_MATRIX_LAYOUTS = ["C", "F", "C_T", "F_T", "C_slice", "F_slice", "C_slice_T"]
-STAGED_MATRIX_LAYOUTS = ["strided", "negative", "unaligned", "byteswapped", "readonly"]
+STAGED_MATRIX_LAYOUTS = ["strided", "negative", "unaligned", "byteswapped", "readonly",
+                         "broadcast_rows", "broadcast_cols"]
 MATRIX_LAYOUTS = BLAS_MATRIX_LAYOUTS + STAGED_MATRIX_LAYOUTS
-OUTPUT_MATRIX_LAYOUTS = [x for x in MATRIX_LAYOUTS if x != "readonly"]
+READONLY_MATRIX_LAYOUTS = ["readonly", "broadcast_rows", "broadcast_cols"]
+OUTPUT_MATRIX_LAYOUTS = [x for x in MATRIX_LAYOUTS if x not in READONLY_MATRIX_LAYOUTS]
 
 
 def make_matrix(rng, m, n, dtype, layout="C", values=None):
-    """An m x n 2-D array with the given memory layout, filled with values."""
+    """An m x n 2-D array with the given memory layout, filled with values.
+
+    The broadcast layouts (a zero stride, read-only) keep only the first row or
+    column of values: compare against the array itself, not against values.
+    """
     dtype = np.dtype(dtype)
     if values is None:
         values = random_values(rng, (m, n), dtype.type)
     values = np.asarray(values, dtype=dtype.type)
     assert values.shape == (m, n)
+    if layout == "broadcast_rows":   # every row the same: row stride 0
+        row = values[:1] if m else random_values(rng, (1, n), dtype.type)
+        return np.broadcast_to(row, (m, n))
+    if layout == "broadcast_cols":   # every column the same: column stride 0
+        col = values[:, :1] if n else random_values(rng, (m, 1), dtype.type)
+        return np.broadcast_to(col, (m, n))
     if layout == "C":
         a = np.empty((m, n), dtype, order="C")
     elif layout == "F":
@@ -449,3 +461,21 @@ def check_ger(rng, m, n, dtype, la="C", lx="contiguous", ly="contiguous", alpha=
     assert_sum_close(A, ref, scale, dtype, 3, where)
     np.testing.assert_array_equal(f64(x), x0, err_msg=where + ": x modified")
     np.testing.assert_array_equal(f64(y), y0, err_msg=where + ": y modified")
+
+
+def peak_allocation(fn):
+    """Bytes of NumPy/Python memory allocated at the peak of fn() beyond what was
+    allocated before (tracemalloc sees NumPy's array buffers)."""
+    import tracemalloc
+    started = tracemalloc.is_tracing()
+    if not started:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        if not started:
+            tracemalloc.stop()
+    return peak - before, result

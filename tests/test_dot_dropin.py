@@ -428,3 +428,23 @@ def test_random_shapes_and_dtypes(sa, sb, da, db, transpose, seed):
             a = np.ascontiguousarray(a.T).T
         return a, b, None
     check_like_npdot(make)
+
+
+# ---------------------------------------------------------------------------
+# past the 32-bit BLAS integer (private limit made small): still np.dot's answer
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("sa,sb", [((40,), (40,)), ((17, 3), (3,)), ((3, 17), (17,)),
+                                   ((17, 3), (3, 4)), ((3, 17), (17, 4)),
+                                   ((3, 4), (4, 17)), ((4,), (4, 17))])
+def test_dimension_over_blas_limit(chunk_limit, dtype, sa, sb):
+    """np.dot computes products of any size; so must its drop-in (chunked, or
+    handed to NumPy), never a ValueError that np.dot would not raise."""
+    chunk_limit(16)
+
+    def make():
+        rng = np.random.default_rng(17)
+        return (rng.standard_normal(sa).astype(dtype),
+                rng.standard_normal(sb).astype(dtype), None)
+    check_like_npdot(make)

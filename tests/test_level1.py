@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 import fastblas
 from conftest import (BIG, DTYPES, LENGTHS, LEVEL1, LEVEL1_OUTPUTS, LEVEL1_WITH_Y,
                       OFFSETS, OUTPUT_LAYOUTS, STRIDES, VECTOR_LAYOUTS, Footprint,
-                      check_level1, exact_norm, f64, level1_dtypes, make_vector)
+                      check_level1, exact_norm, f64, level1_dtypes, make_vector,
+                      peak_allocation)
 
 
 def _lengths(name):
@@ -385,3 +386,41 @@ def test_homogeneity(dtype, n, c, seed):
     assert math.isclose(fastblas.asum(cx), abs(cd) * fastblas.asum(x), rel_tol=rtol)
     scale = abs(cd) * float(np.abs(f64(x)) @ np.abs(f64(y)))
     assert abs(fastblas.dot(cx, y) - cd * fastblas.dot(x, y)) <= rtol * scale
+
+
+# ---------------------------------------------------------------------------
+# no temporaries for operands BLAS can take as they are
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,layout", [
+    (name, layout) for name in LEVEL1
+    for layout in ["contiguous", "stride3", "reversed", "reversed2", "offset_reversed3",
+                   "readonly"]
+    if not (layout == "readonly" and name in ("scal", "swap"))
+    # iamax may stage a reversed vector to return the first of ties
+    and not (name == "iamax" and VECTOR_LAYOUTS[layout].get("stride", 1) < 0)])
+def test_no_temporary_copy(rng, name, layout):
+    """Aligned native-order vectors with a stride that is a multiple of the item size
+    go to BLAS as they are: no allocation the size of an operand."""
+    n = 50_000
+    dtype = np.float32 if name == "dsdot" else np.float64
+    x = make_vector(rng, n, dtype, **VECTOR_LAYOUTS[layout])
+    y = make_vector(rng, n, dtype, stride=-2)
+    args = {"dot": (x, y), "dsdot": (x, y), "axpy": (2.0, x, y), "scal": (2.0, x),
+            "copy": (x, y), "swap": (x, y), "nrm2": (x,), "asum": (x,),
+            "iamax": (x,)}[name]
+    fn = getattr(fastblas, name)
+    fn(*args)  # warm-up: first-call allocations are not per-call temporaries
+    extra, _ = peak_allocation(lambda: fn(*args))
+    assert extra < n * np.dtype(dtype).itemsize // 4, f"{name} allocated {extra} bytes"
+
+
+def test_show_config(capsys):
+    """show_config prints SciPy's BLAS library, its version and thread count."""
+    import scipy
+    fastblas.show_config()
+    out = capsys.readouterr().out
+    blas = scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    assert blas["name"] in out
+    assert str(blas["version"]) in out
+    assert "thread" in out.lower()

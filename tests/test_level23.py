@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 import fastblas
 from conftest import (BLAS_MATRIX_LAYOUTS, DTYPES, MATRIX_LAYOUTS,
                       OUTPUT_MATRIX_LAYOUTS, STAGED_MATRIX_LAYOUTS, check_gemm,
-                      check_gemv, check_ger, f64, make_matrix, assert_sum_close)
+                      check_gemv, check_ger, f64, make_matrix, make_vector,
+                      assert_sum_close, peak_allocation)
 
 TRANS = [False, True]
 M, K, N = 13, 7, 5
@@ -348,3 +349,42 @@ def test_gemm_transpose_identity(m, k, n, seed):
     C2 = fastblas.gemm(1.0, B, A, trans_a=True, trans_b=True)  # B'A' = (AB)'
     assert C2.shape == (n, m)
     np.testing.assert_allclose(C1, C2.T, rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# C/F order, transposed views and 2-D slices go to BLAS without a copy
+# ---------------------------------------------------------------------------
+
+NO_COPY_LAYOUTS = ["C", "F", "C_T", "F_T", "C_slice", "F_slice", "C_slice_T"]
+
+
+@pytest.mark.parametrize("la,lb,lc", [
+    (la, lb, lc) for la in NO_COPY_LAYOUTS for lb in ["C", "F_slice"]
+    for lc in [None, "C", "F", "C_slice", "F_slice"]] + [
+    ("C", lb, "F") for lb in NO_COPY_LAYOUTS])
+@pytest.mark.parametrize("ta", TRANS)
+def test_gemm_no_copy(rng, la, lb, lc, ta):
+    m = k = n = 120
+    dtype = np.float64
+    A = make_matrix(rng, m, k, dtype, la)
+    B = make_matrix(rng, k, n, dtype, lb)
+    C = None if lc is None else make_matrix(rng, m, n, dtype, lc)
+    fastblas.gemm(1.0, A, B, C=C, trans_a=ta)  # warm-up
+    extra, r = peak_allocation(lambda: fastblas.gemm(1.0, A, B, C=C, trans_a=ta))
+    result_size = 0 if C is not None else r.nbytes
+    assert extra < result_size + A.nbytes // 4, f"gemm allocated {extra} bytes"
+
+
+@pytest.mark.parametrize("la", NO_COPY_LAYOUTS)
+@pytest.mark.parametrize("trans", TRANS)
+def test_gemv_ger_no_copy(rng, la, trans):
+    m = n = 150
+    dtype = np.float64
+    A = make_matrix(rng, m, n, dtype, la)
+    x = make_vector(rng, n, dtype, stride=-2)
+    y = make_vector(rng, m, dtype, stride=3)
+    fastblas.gemv(1.0, A, x, y=y, trans=trans)
+    extra, _ = peak_allocation(lambda: fastblas.gemv(1.0, A, x, y=y, trans=trans))
+    assert extra < A.nbytes // 4, f"gemv allocated {extra} bytes"
+    extra, _ = peak_allocation(lambda: fastblas.ger(0.5, y, x, A))
+    assert extra < A.nbytes // 4, f"ger allocated {extra} bytes"
