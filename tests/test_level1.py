@@ -259,6 +259,20 @@ def test_iamax_ties_first_index(rng, dtype, stride):
     assert fastblas.iamax(x) == 0
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("values", [[1.0, np.nan, 3.0], [np.nan, 1.0, 3.0],
+                                    [1.0, 3.0, np.nan], [2.0, np.inf, -np.inf, np.nan],
+                                    [0.0] * 40 + [np.nan] + [5.0] * 40])
+def test_iamax_nan_as_numpy(rng, dtype, values):
+    """The facade's contract: iamax(x) is np.argmax(np.abs(x)), which returns the
+    first NaN (BLAS i?amax kernels differ on NaN; a NaN must not make it return
+    the index of an element that is not the largest)."""
+    values = np.array(values, dtype)
+    for stride in (1, -1):
+        x = make_vector(rng, values.size, dtype, stride=stride, values=values)
+        assert fastblas.iamax(x) == int(np.argmax(np.abs(f64(x)))), (values, stride)
+
+
 @pytest.mark.parametrize("alpha", [2, np.float32(-1.5), np.float64(0.25), 0.0, True,
                                    np.int64(3)])
 @pytest.mark.parametrize("dtype", DTYPES)
