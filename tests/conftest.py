@@ -21,8 +21,6 @@ import fastblas  # noqa: F401  (fail loudly here if the build is missing)
 DTYPES = [np.float32, np.float64]
 EPS = {np.float32: float(np.finfo(np.float32).eps),
        np.float64: float(np.finfo(np.float64).eps)}
-# Element-wise operations (scal, axpy, copy) round once or twice per element.
-RTOL = {np.float32: 4 * EPS[np.float32], np.float64: 4 * EPS[np.float64]}
 
 LENGTHS = [0, 1, 2, 31, 32, 33, 1000]
 BIG = 2**20
@@ -135,10 +133,6 @@ def make_vector(rng, n, dtype, stride=1, offset=0, *, readonly=False, aligned=Tr
     if not aligned:
         assert not view.flags.aligned or n == 0
     return view
-
-
-def make_vector_like(rng, n, dtype, layout, values=None):
-    return make_vector(rng, n, dtype, values=values, **VECTOR_LAYOUTS[layout])
 
 
 # ---------------------------------------------------------------------------

@@ -161,9 +161,7 @@ def test_matrix_matrix_shapes(dtype, m, k, n):
                 rng.standard_normal((k, n)).astype(dtype), None)
     check_like_npdot(make)
     if k == 0 and m * n:
-        del make
-        junk = np.full((m, n), np.nan, dtype)  # dirty memory to recycle
-        del junk
+        np.full((m, n), np.nan, dtype)  # leave dirty memory for the next allocation
         r = fastblas.dot(np.ones((m, 0), dtype), np.ones((0, n), dtype))
         assert np.array_equal(r, np.zeros((m, n))), "uninitialised memory returned"
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import fastblas
 from conftest import (BIG, DTYPES, LENGTHS, LEVEL1, LEVEL1_OUTPUTS, LEVEL1_WITH_Y,
-                      OFFSETS, OUTPUT_LAYOUTS, STRIDES, VECTOR_LAYOUTS, Footprint,
+                      OFFSETS, OUTPUT_LAYOUTS, STRIDES, VECTOR_LAYOUTS,
                       check_level1, exact_norm, f64, level1_dtypes, make_vector,
                       peak_allocation)
 
