@@ -14,7 +14,7 @@ from conftest import (DTYPES, LEVEL1, LEVEL1_OUTPUTS, MATRIX_LAYOUTS,
                       check_level1, f64, level1_dtypes)
 
 N_THREADS = 8
-ROUNDS = 12
+ROUNDS = 8
 ROUTINES = LEVEL1 + ["gemv", "ger", "gemm", "dot 2d"]
 
 
@@ -89,7 +89,7 @@ def test_same_operands_shared_by_threads(dtype):
     def worker(tid):
         C = np.empty((200, 120), dtype, order="F" if tid % 2 else "C")
         y = np.empty(200, dtype)
-        for _ in range(20):
+        for _ in range(10):
             fastblas.gemm(1.0, A, B, C=C)
             assert_sum_close(C, ref_gemm, scale_gemm, dtype, 150, "gemm")
             fastblas.gemv(1.0, A, x, y=y)
