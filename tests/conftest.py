@@ -12,6 +12,12 @@
   ``tol(dtype, n) * sum(|terms|)`` (a probabilistic rounding-error bound, far
   above what a correct BLAS produces and far below what a wrong element, stride
   or chunk produces).
+* ``check_level1``, ``check_gemv``, ``check_ger``, ``check_gemm``: one call on fresh
+  operands of the given layouts, checked for value, result type, identity of the
+  returned output, untouched inputs and no stray writes (shared by the level-1,
+  level-2/3, chunked-path and thread tests).
+* Fixtures: ``rng`` (seeded from the test id) and ``chunk_limit`` (lowers the
+  private 32-bit BLAS chunk limit for one test, restores it afterwards).
 """
 import numpy as np
 import pytest
@@ -45,7 +51,8 @@ def assert_sum_close(got, ref, scale, dtype, n_terms, what=""):
     assert not bad.any(), (
         f"{what}: {bad.sum()} of {bad.size} entries off; worst err "
         f"{np.nanmax(np.where(bad, err, 0.0)) if bad.any() else 0}, "
-        f"got {got[bad][:5]}, expected {ref[bad][:5]}, bound {bound[bad][:5] if bound.ndim else bound}")
+        f"got {got[bad][:5]}, expected {ref[bad][:5]}, "
+        f"bound {bound[bad][:5] if bound.ndim else bound}")
 
 
 def f64(a):
