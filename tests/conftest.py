@@ -149,9 +149,10 @@ def make_vector(rng, n, dtype, stride=1, offset=0, *, readonly=False, aligned=Tr
 # Layouts that must go to BLAS without a copy, and layouts that must be staged.
 BLAS_MATRIX_LAYOUTS = ["C", "F", "C_T", "F_T", "C_slice", "F_slice", "C_slice_T"]
 STAGED_MATRIX_LAYOUTS = ["strided", "negative", "unaligned", "byteswapped", "readonly",
-                         "broadcast_rows", "broadcast_cols"]
+                         "broadcast_rows", "broadcast_cols", "sliding_window"]
 MATRIX_LAYOUTS = BLAS_MATRIX_LAYOUTS + STAGED_MATRIX_LAYOUTS
-READONLY_MATRIX_LAYOUTS = ["readonly", "broadcast_rows", "broadcast_cols"]
+READONLY_MATRIX_LAYOUTS = ["readonly", "broadcast_rows", "broadcast_cols",
+                           "sliding_window"]
 OUTPUT_MATRIX_LAYOUTS = [x for x in MATRIX_LAYOUTS if x not in READONLY_MATRIX_LAYOUTS]
 
 
@@ -159,7 +160,8 @@ def make_matrix(rng, m, n, dtype, layout="C", values=None):
     """An m x n 2-D array with the given memory layout, filled with values.
 
     The broadcast layouts (a zero stride, read-only) keep only the first row or
-    column of values: compare against the array itself, not against values.
+    column of values, and sliding_window (overlapping rows, read-only) makes its
+    own: compare against the array itself, not against values.
     """
     dtype = np.dtype(dtype)
     if values is None:
@@ -172,6 +174,9 @@ def make_matrix(rng, m, n, dtype, layout="C", values=None):
     if layout == "broadcast_cols":   # every column the same: column stride 0
         col = values[:, :1] if n else random_values(rng, (m, 1), dtype.type)
         return np.broadcast_to(col, (m, n))
+    if layout == "sliding_window":   # overlapping rows: row i is flat[i:i + n]
+        flat = random_values(rng, m + n, dtype.type)
+        return np.lib.stride_tricks.sliding_window_view(flat, n)[:m]
     if layout == "C":
         a = np.empty((m, n), dtype, order="C")
     elif layout == "F":

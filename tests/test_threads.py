@@ -136,8 +136,8 @@ def test_gil_released_during_gemm():
     attempts, since the machine is shared and noisy."""
     threadpoolctl = pytest.importorskip("threadpoolctl")
     rng = np.random.default_rng(0)
-    A = rng.standard_normal((900, 900))
-    B = rng.standard_normal((900, 900))
+    A = rng.standard_normal((1100, 1100))  # ~2.7 GFLOP: tens of ms on one core
+    B = rng.standard_normal((1100, 1100))
     attempts = []
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         for _ in range(4):
