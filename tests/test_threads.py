@@ -147,3 +147,22 @@ def test_gil_released_during_gemm():
                 return
     pytest.fail("the main thread stalled for most of each gemm call: GIL held? "
                 f"(longest stall, shortest call) in s: {attempts}")
+
+
+def test_chunked_path_from_threads(chunk_limit):
+    """The chunked level-1 path (private limit lowered) from many threads at once."""
+    chunk_limit(64)
+    start = threading.Barrier(N_THREADS)
+
+    def worker(tid):
+        rng = np.random.default_rng(2000 + tid)
+        start.wait()
+        for _ in range(4):
+            for name in rng.permutation(LEVEL1):
+                check_level1(str(name), rng, int(rng.integers(1, 700)),
+                             level1_dtypes(str(name))[-1], dict(stride=-2),
+                             dict(stride=3, offset=1))
+        return True
+
+    with ThreadPoolExecutor(max_workers=N_THREADS) as pool:
+        assert all(pool.map(worker, range(N_THREADS), timeout=300))
