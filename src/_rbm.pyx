@@ -244,7 +244,8 @@ def train_batches(const floating[:, ::1] X, const Py_ssize_t[::1] batch_bounds,
                 gemm(c'T', c'N', n_features, n_components, m + c, alpha,
                      &visible[0, 0], n_features, &hidden[0, 0], n_components,
                      <floating> momentum, w_vel, n_components)
-                add_velocity(n_features * n_components, decay, w_vel, &weights[0, 0])
+                add_velocity(<Py_ssize_t> n_features * n_components, decay, w_vel,
+                             &weights[0, 0])
                 gemv(c'T', m + c, n_components, alpha, &hidden[0, 0], n_components,
                      &ones[0], 1, <floating> momentum, b_vel, 1)
                 axpy(n_components, 1.0, b_vel, 1, &hidden_bias[0], 1)
