@@ -356,17 +356,25 @@ def test_interrupt_in_callback_keeps_complete_epochs():
 
 
 def test_ctrl_c_stops_at_a_batch_boundary():
+    # A real SIGINT-style interrupt (KeyboardInterrupt raised in the main thread),
+    # armed once the first epoch is done so that it lands inside the training loop.
     X = binary_data(np.random.default_rng(14), 2000, 200, np.float32)
     epochs = []
-    rbm = BernoulliRBM(n_components=100, n_iter=10_000, random_state=0,
-                       callback=lambda epoch, model: epochs.append(epoch))
-    timer = threading.Timer(0.5, _thread.interrupt_main)
-    timer.start()
+    timers = []
+
+    def arm(epoch, model):
+        epochs.append(epoch)
+        if epoch == 1:
+            timers.append(threading.Timer(0.2, _thread.interrupt_main))
+            timers[0].start()
+
+    rbm = BernoulliRBM(n_components=100, n_iter=100_000, random_state=0, callback=arm)
     try:
         with pytest.warns(UserWarning, match="interrupted"):
             rbm.fit(X)
     finally:
-        timer.cancel()
-    assert len(epochs) < 10_000
+        for timer in timers:
+            timer.cancel()
+    assert 1 <= len(epochs) < 100_000
     assert np.isfinite(rbm.components_).all()
     assert rbm.transform(X).shape == (2000, 100)

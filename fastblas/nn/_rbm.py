@@ -100,6 +100,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     minibatch size). Sparse input is accepted and densified for training.
     Ctrl-C during :meth:`fit` stops at a minibatch boundary with a warning and
     leaves the model of the last complete update.
+
+    The Generator is ``np.random.default_rng(check_random_state(random_state)
+    .randint(2**31 - 1))``, drawn once per :meth:`fit` (or on the first
+    :meth:`partial_fit`); the weights start as its ``normal(0, 0.01)`` draws and
+    the order of the Gibbs draws is documented in ``fastblas/_rbm.pyx``.
     """
 
     _parameter_constraints: dict = {
@@ -218,8 +223,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """Fit the model to X (n_samples, n_features) by ``n_iter`` epochs of CD-k."""
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
         X = self._training_array(X, self._model_dtype(X.dtype))
-        rs = check_random_state(self.random_state)
-        self._generator = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
+        self._generator = self._new_generator()
         self._initialize(X.shape[1], X.dtype)
 
         n_samples = X.shape[0]
@@ -274,10 +278,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                              "are supported (32-bit BLAS integer)")
         return np.ascontiguousarray(X, dtype=dtype)
 
+    def _new_generator(self):
+        """A Generator seeded from random_state with scikit-learn's semantics."""
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return np.random.default_rng(seed)
+
     def _get_generator(self):
         if not hasattr(self, "_generator"):
-            rs = check_random_state(self.random_state)
-            self._generator = np.random.default_rng(rs.randint(np.iinfo(np.int32).max))
+            self._generator = self._new_generator()
         return self._generator
 
     def _initialize(self, n_features, dtype):
