@@ -4,7 +4,6 @@ import _thread
 import contextlib
 import pickle
 import threading
-import time
 import warnings
 
 import numpy as np
