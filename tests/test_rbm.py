@@ -139,7 +139,7 @@ def one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def fashion_mnist_sample(n_train=1500, n_test=1000):
+def fashion_mnist_sample(n_train=3000, n_test=1000):
     """A random sample of Fashion-MNIST (the embedded subset when the full data is absent)."""
     datasets = pytest.importorskip("fastblas.datasets")
     with warnings.catch_warnings():
@@ -160,7 +160,9 @@ def test_learns_fashion_mnist_features():
         recon = model._mean_visibles(model.transform(X_test))
         history.append((np.mean((recon - X_test) ** 2), model.score_samples(X_test).mean()))
 
-    rbm = BernoulliRBM(n_components=256, learning_rate=0.05, batch_size=10, n_iter=20,
+    # Over random_state 0-3 the learned features scored -0.4 to +0.9 points against
+    # raw pixels, on the full data and on the embedded subset alike.
+    rbm = BernoulliRBM(n_components=256, learning_rate=0.05, batch_size=10, n_iter=15,
                        momentum=0.5, persistent=False, random_state=0, callback=record)
     classifier = dict(max_iter=200, C=1.0)
     with one_blas_thread(), warnings.catch_warnings():
@@ -170,7 +172,7 @@ def test_learns_fashion_mnist_features():
         learned = LogisticRegression(**classifier).fit(
             rbm.transform(X_train), y_train).score(rbm.transform(X_test), y_test)
     errors, likelihoods = np.array(history).T
-    assert len(history) == 20
+    assert len(history) == 15
     assert errors[-1] < 0.8 * errors[0], errors
     assert likelihoods[-1] > likelihoods[0], likelihoods
     assert learned >= raw - 0.01, (learned, raw)
