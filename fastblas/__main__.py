@@ -224,11 +224,8 @@ def run_train(args):
     X_train, y_train, X_test, y_test = data
     print(source)
     impl = args.impl
-    if impl == "fastblas":
-        cls, why_not = fastblas_estimator(args.model)
-        if cls is None:
-            print(f"{why_not}: training the NumPy reference instead")
-            impl = "numpy"
+    if args.fallback_note:
+        print(args.fallback_note)
     hidden = args.hidden if args.model == "mlp" else args.hidden[0]
     label = f"{impl} {args.model}"
     if args.model == "rbm":
@@ -422,15 +419,32 @@ def build_parser():
     return parser
 
 
+def _resolve_train_impl(parser, args):
+    """Fall back from fastblas.nn to the NumPy reference (noted), and check --hidden."""
+    args.fallback_note = None
+    if args.impl == "fastblas":
+        cls, why_not = fastblas_estimator(args.model)
+        if cls is None:
+            args.impl = "numpy"
+            args.fallback_note = f"{why_not}: training the NumPy reference instead"
+    if len(args.hidden) > 1 and (args.model == "rbm" or args.impl == "numpy"):
+        parser.error(f"--hidden {','.join(map(str, args.hidden))}: the "
+                     f"{'RBM' if args.model == 'rbm' else 'NumPy reference MLP'} "
+                     "has one hidden layer")
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["demo"])
-    if getattr(args, "plot", None) and importlib.util.find_spec("matplotlib") is None:
-        parser.error(f"--plot: {MATPLOTLIB_HINT}")
-    if args.command == "train" and args.model == "rbm" and len(args.hidden) != 1:
-        parser.error("--hidden: the RBM has one hidden layer")
+    if getattr(args, "plot", None):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error(f"--plot: {MATPLOTLIB_HINT}")
+    if args.command == "train":
+        _resolve_train_impl(parser, args)
     try:
         return args.func(args)
     except KeyboardInterrupt:
