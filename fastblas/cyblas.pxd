@@ -43,8 +43,21 @@ cdef inline floating dot(int n, floating *x, int incx,
 
 
 cdef inline double dsdot(int n, float *x, int incx, float *y, int incy) noexcept nogil:
-    """sum_i x[i] * y[i] for float32 vectors, accumulated in double."""
-    return blas.dsdot(&n, x, &incx, y, &incy)
+    """sum_i x[i] * y[i] for float32 vectors, products and sum in double.
+
+    A plain loop rather than BLAS's dsdot: OpenBLAS's x86_64 dsdot kernel forms the
+    products and partial sums in single precision (seen with SciPy's OpenBLAS 0.3.30:
+    errors of float32 size where double accumulation gives ~1e-16).
+    """
+    cdef double total = 0.0
+    cdef int i
+    cdef Py_ssize_t ix = 0 if incx > 0 else <Py_ssize_t>(1 - n) * incx
+    cdef Py_ssize_t iy = 0 if incy > 0 else <Py_ssize_t>(1 - n) * incy
+    for i in range(n):
+        total += <double>x[ix] * <double>y[iy]
+        ix += incx
+        iy += incy
+    return total
 
 
 cdef inline void axpy(int n, floating alpha, floating *x, int incx,
