@@ -333,9 +333,10 @@ def parse_args(argv):
                         help="timed epochs per contender; the median is shown (default 3)")
     parser.add_argument("--n-samples", type=int, default=60000,
                         help="training images per epoch (default: all 60000)")
-    parser.add_argument("--threads", default="1,2",
-                        help="comma-separated BLAS thread counts to time (default 1,2); "
-                             "'default' leaves the BLAS alone")
+    parser.add_argument("--threads",
+                        help="comma-separated BLAS thread counts to time (default: 1 and all "
+                             "cores when threadpoolctl is installed); 'default' leaves the "
+                             "BLAS alone")
     parser.add_argument("--data", metavar="DIR", help="directory holding the Fashion-MNIST IDX files")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke test: 500 images, one round, default threads")
@@ -349,6 +350,13 @@ def parse_args(argv):
         parser.error("--repeat and --n-samples must be positive")
     if args.quick:
         args.n_samples, args.repeat, args.threads = min(args.n_samples, 500), 1, "default"
+    if args.threads is None:
+        if _importable("threadpoolctl") is None:
+            print("(threadpoolctl is not installed: timing with the BLAS's default threads; "
+                  "pip install threadpoolctl for 1-thread and all-core figures)")
+            args.threads = "default"
+        else:
+            args.threads = ",".join(map(str, sorted({1, os.cpu_count() or 1})))
     if args.threads == "default":
         args.threads = [None]
     else:
