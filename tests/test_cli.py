@@ -12,6 +12,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import sysconfig
 
 import numpy as np
 import pytest
@@ -144,7 +145,9 @@ def test_demo_quick(tmp_path):
 
 
 def test_console_script_reports_the_version(tmp_path):
-    script = shutil.which("fastblas")
+    # the environment's scripts directory first: a venv's bin/ need not be on PATH
+    script = shutil.which("fastblas", path=os.pathsep.join(
+        [sysconfig.get_path("scripts"), os.environ.get("PATH", "")]))
     if script is None:
         pytest.skip("the fastblas console script is not installed")
     result = subprocess.run([script, "--version"], cwd=tmp_path, capture_output=True, text=True)

@@ -25,7 +25,7 @@ def subset():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_rbm_reconstruction_error_falls(subset, dtype):
     (X, _), (X_test, _) = subset
-    X, X_test = X.astype(dtype), X_test.astype(dtype)
+    X, X_test = X[:2500].astype(dtype), X_test.astype(dtype)
     errors = []
     rbm = NumpyRBM(n_components=64, n_iter=4, dtype=dtype, random_state=0,
                    callback=lambda epoch, model: errors.append(reconstruction_error(model, X_test)))
