@@ -256,8 +256,12 @@ def time_epochs(contenders, data, repeat, warmup_samples):
     return [statistics.median(s) for s in seconds]
 
 
-def format_table(headers, rows):
-    """Aligned plain-text table: first two columns left-aligned, the rest right-aligned."""
+def format_table(headers, rows, markdown=False):
+    """Aligned plain-text (or Markdown) table: first two columns left-aligned, the rest right."""
+    if markdown:
+        return "\n".join(["| " + " | ".join(headers) + " |",
+                          "|" + "|".join([":---"] * 2 + ["---:"] * (len(headers) - 2)) + "|"]
+                         + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
 
     def line(cells):
@@ -304,11 +308,10 @@ def load_data(path, n_samples):
 
 def plot(results, path):
     """Bar chart of each contender's speed-up over the NumPy float32 reference."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure   # no pyplot: leaves the caller's backend alone
 
-    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    fig = Figure(figsize=(6 * len(results), 4))
+    axes = fig.subplots(1, len(results), squeeze=False)
     for ax, (title, contenders, seconds) in zip(axes.flat, results):
         reference = next(t for c, t in zip(contenders, seconds)
                          if c.name == "numpy reference" and c.dtype == np.float32)
@@ -320,7 +323,6 @@ def plot(results, path):
         ax.set_xlabel("speed-up over the NumPy float32 reference (x)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def parse_args(argv):
@@ -340,6 +342,8 @@ def parse_args(argv):
     parser.add_argument("--data", metavar="DIR", help="directory holding the Fashion-MNIST IDX files")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke test: 500 images, one round, default threads")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the tables as Markdown (for the README)")
     parser.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of the speed-ups")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.configs) - set(CONFIGURATIONS))
@@ -388,7 +392,8 @@ def main(argv=None):
             with thread_limit(threads):
                 seconds = time_epochs(config.contenders, data, args.repeat,
                                       warmup_samples=min(n_samples, 200))
-            print(format_table(HEADERS, result_rows(config.contenders, seconds, n_samples)))
+            print(format_table(HEADERS, result_rows(config.contenders, seconds, n_samples),
+                               args.markdown))
             results.append((f"{config.name}, {label}", config.contenders, seconds))
     if args.plot:
         plot(results, args.plot)

@@ -170,16 +170,14 @@ def train(model, X, y, progress):
 
 # ---------------------------------------------------------------- plots
 
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def _figure(**kwargs):
+    # a bare Figure, no pyplot: no backend to choose, no global state
+    from matplotlib.figure import Figure
+    return Figure(**kwargs)
 
 
 def plot_filters(components, path, n_max=100):
     """A grid of the first hidden units' weights, each as a 28x28 image scaled on its own."""
-    plt = _pyplot()
     filters = np.asarray(components[:n_max], dtype=np.float64).reshape(-1, 28, 28)
     low = filters.min(axis=(1, 2), keepdims=True)
     span = np.ptp(filters, axis=(1, 2), keepdims=True)
@@ -189,21 +187,21 @@ def plot_filters(components, path, n_max=100):
     tiles = np.ones((nrows * ncols, 30, 30))       # a 1-pixel white border around each
     tiles[:len(filters), 1:29, 1:29] = filters
     grid = tiles.reshape(nrows, ncols, 30, 30).transpose(0, 2, 1, 3).reshape(nrows * 30, ncols * 30)
-    fig, ax = plt.subplots(figsize=(ncols * 0.6 + 1, nrows * 0.6 + 1))
+    fig = _figure(figsize=(ncols * 0.6 + 1, nrows * 0.6 + 1))
+    ax = fig.subplots()
     ax.imshow(grid, cmap="gray", interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(f"RBM filters: weights of {len(filters)} hidden units")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_curves(records, path, title):
     """Training loss and test accuracy against the epoch."""
-    plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
     epochs = [r["epoch"] for r in records]
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    fig = _figure(figsize=(10, 4))
+    loss_ax, acc_ax = fig.subplots(1, 2)
     loss_ax.plot(epochs, [r["loss"] for r in records], marker="o")
     loss_ax.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="loss")
     acc_ax.plot(epochs, [r["test acc"] for r in records], marker="o")
@@ -213,7 +211,6 @@ def plot_curves(records, path, title):
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------- subcommands
@@ -240,7 +237,8 @@ def run_train(args):
     final = progress.records[-1] if progress.records else {}
     summary = ", ".join(f"{k} {v:.4f}" for k, v in final.items() if k not in ("epoch", "seconds"))
     if progress.records:
-        print(f"{label}: {len(progress.records)} epochs, median "
+        n_done = len(progress.records)
+        print(f"{label}: {n_done} epoch{'s' if n_done != 1 else ''}, median "
               f"{progress.median_seconds():.2f} s/epoch "
               f"({len(X_train) / progress.median_seconds():,.0f} samples/s); {summary}")
     if args.save:
