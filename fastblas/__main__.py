@@ -125,6 +125,10 @@ class EpochProgress:
                 self._bar = tqdm(total=n_epochs, desc=label, unit="epoch", file=self.stream)
             except ImportError:
                 pass
+        self.start()
+
+    def start(self):
+        """Start the clock of the first epoch (call it right before fitting)."""
         self._last = time.perf_counter()
 
     def __call__(self, epoch, model):
@@ -147,6 +151,9 @@ class EpochProgress:
             self._bar.close()
 
     def median_seconds(self):
+        """Median seconds per epoch (nan before the first epoch ended)."""
+        if not self.records:
+            return float("nan")
         return statistics.median(r["seconds"] for r in self.records)
 
 
@@ -156,7 +163,7 @@ def train(model, X, y, progress):
     ``progress`` must already be the model's callback; it is closed, and the
     callback reset (so that the model pickles), whatever happens.
     """
-    progress._last = time.perf_counter()
+    progress.start()
     try:
         with warnings.catch_warnings():
             # max_iter epochs without convergence is what a fixed epoch budget means
@@ -260,9 +267,11 @@ def run_bench(args):
     return module.main(args.args) or 0
 
 
-def _compare(kind, make, data, epochs, evaluate, describe):
-    """Train fastblas's model (when available) and the NumPy reference; print speed and quality."""
-    X_train, y_train = data
+def _compare(kind, make, X_train, y_train, epochs, evaluate, describe):
+    """Train fastblas's model (when available) and the NumPy reference; print speed and quality.
+
+    ``make(impl, callback)`` builds the model; ``describe(last_record)`` words its quality.
+    """
     cls, why_not = fastblas_estimator(kind)
     impls = ["fastblas", "numpy"] if cls is not None else ["numpy"]
     if cls is None:
@@ -274,7 +283,7 @@ def _compare(kind, make, data, epochs, evaluate, describe):
     for impl in impls:
         seconds = progress[impl].median_seconds()
         print(f"  {impl:>8}: {seconds:.3f} s/epoch, {len(X_train) / seconds:>9,.0f} samples/s; "
-              + describe(models[impl], progress[impl].records[-1]))
+              + describe(progress[impl].records[-1] if progress[impl].records else {}))
     if len(impls) == 2:
         ratio = progress["numpy"].median_seconds() / progress["fastblas"].median_seconds()
         print(f"  fastblas trains {ratio:.2f}x as fast as the NumPy reference "
@@ -308,13 +317,13 @@ def run_demo(args):
     print(f"\nBernoulli RBM 784-{hidden}, CD-1, momentum 0.9, lr 0.1, minibatch 100, "
           f"{epochs} epochs")
 
-    def describe_rbm(model, last):
-        return f"test reconstruction error {last['recon error']:.4f}"
+    def describe_rbm(last):
+        return f"test reconstruction error {last.get('recon error', np.nan):.4f}"
 
     rbms = _compare(
         "rbm", lambda impl, cb: make_rbm(impl, hidden, epochs, 100, 0.1, 0.9, seed,
                                          np.float32, cb),
-        (X_train, None), epochs, rbm_metrics(X_test), describe_rbm)
+        X_train, None, epochs, rbm_metrics(X_test), describe_rbm)
     if _sklearn_available():
         rbm = next(iter(rbms.values()))
         print("  linear classifier (logistic regression) test accuracy: on raw pixels "
@@ -326,12 +335,13 @@ def run_demo(args):
 
     print(f"\nMLP 784-{hidden}-10, tanh, softmax, plain SGD lr 0.1, minibatch 100, {epochs} epochs")
 
-    def describe_mlp(model, last):
-        return f"training loss {last['loss']:.4f}, test accuracy {last['test acc']:.3f}"
+    def describe_mlp(last):
+        return (f"training loss {last.get('loss', np.nan):.4f}, "
+                f"test accuracy {last.get('test acc', np.nan):.3f}")
 
     _compare("mlp", lambda impl, cb: make_mlp(impl, [hidden], epochs, 100, 0.1, seed,
                                               np.float32, cb),
-             (X_train, y_train), epochs, mlp_metrics(X_test, y_test), describe_mlp)
+             X_train, y_train, epochs, mlp_metrics(X_test, y_test), describe_mlp)
     print("\nmore: fastblas bench level1|gemm|train, fastblas train rbm|mlp --help")
     return 0
 
