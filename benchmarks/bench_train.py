@@ -86,7 +86,7 @@ def rbm_configuration(n_hidden=500, batch_size=100, learning_rate=0.1, momentum=
         from fastblas.nn import BernoulliRBM
         model = BernoulliRBM(n_components=n_hidden, learning_rate=learning_rate,
                              batch_size=batch_size, n_iter=1, momentum=momentum,
-                             persistent=False, cd_k=1, dtype=X.dtype, random_state=0)
+                             persistent=False, cd_k=1, dtype=X.dtype.name, random_state=0)
         return lambda: model.fit(X)
 
     def sklearn_rbm(X, y):
@@ -99,8 +99,9 @@ def rbm_configuration(n_hidden=500, batch_size=100, learning_rate=0.1, momentum=
     def gemm_floor(X, y):
         n_visible = X.shape[1]
         W = np.zeros((n_visible, n_hidden), dtype=X.dtype)
-        hidden = np.zeros((3, batch_size, n_hidden), dtype=X.dtype)   # h0, p_h1 (and one spare)
-        visible = np.zeros((2 * batch_size, n_visible), dtype=X.dtype)   # v0 then v1
+        # Only the shapes matter here, not the values: buffers for h0 and p_h1, v0 and v1.
+        hidden = np.zeros((2, batch_size, n_hidden), dtype=X.dtype)
+        visible = np.zeros((2 * batch_size, n_visible), dtype=X.dtype)
         grad = np.zeros_like(W)
         batches = _batches(X.shape[0], batch_size)
 
@@ -148,7 +149,7 @@ def mlp_configuration(n_hidden=500, batch_size=100, learning_rate=0.1):
 
     def fastblas_mlp(X, y):
         from fastblas.nn import MLPClassifier
-        model = MLPClassifier(**sgd, dtype=X.dtype)
+        model = MLPClassifier(**sgd, dtype=X.dtype.name)
         return lambda: model.partial_fit(X, y, classes=classes)
 
     def sklearn_mlp(X, y):

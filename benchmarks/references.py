@@ -4,8 +4,9 @@ These are the "before" that the Cython loops of ``fastblas.nn`` are measured
 against (``benchmarks/bench_train.py``, the ``fastblas`` demo), and a model the
 command line can train when the Cython estimators are not available. They follow
 scikit-learn's names for what they learn (``components_``, ``coefs_``, ...) and
-take a ``callback(epoch, model)`` like the fastblas estimators do, so that the
-same code can drive either; ``epoch`` runs one pass over the data, for timing.
+take a ``callback(epoch, model)`` (epochs count from 1) like the fastblas
+estimators do, so that the same code can drive either; ``epoch`` runs one pass
+over the data, for timing.
 
 NumpyRBM
     Bernoulli RBM, contrastive divergence CD-1 with momentum, the classic MNIST
@@ -96,7 +97,7 @@ class NumpyRBM:
         """Initialise, then train ``n_iter`` epochs, calling ``callback(epoch, self)`` after each."""
         X = _as_float_matrix(X, self.dtype)
         self._initialize(X.shape[1])
-        for epoch in range(self.n_iter):
+        for epoch in range(1, self.n_iter + 1):
             self.epoch(X)
             if self.callback is not None:
                 self.callback(epoch, self)
@@ -175,7 +176,7 @@ class NumpyMLP:
         X = _as_float_matrix(X, self.dtype)
         y = np.asarray(y)
         self._initialize(X.shape[1], np.unique(y))
-        for epoch in range(self.max_iter):
+        for epoch in range(1, self.max_iter + 1):
             self.epoch(X, y)
             if self.callback is not None:
                 self.callback(epoch, self)

@@ -69,7 +69,7 @@ def make_rbm(impl, hidden, epochs, batch_size, lr, momentum, seed, dtype, callba
         cls, _ = fastblas_estimator("rbm")
         return cls(n_components=hidden, learning_rate=lr, batch_size=batch_size, n_iter=epochs,
                    momentum=momentum, persistent=False, cd_k=1, random_state=seed,
-                   dtype=dtype, callback=callback)
+                   dtype=np.dtype(dtype).name, callback=callback)
     return _references().NumpyRBM(n_components=hidden, learning_rate=lr, momentum=momentum,
                                   batch_size=batch_size, n_iter=epochs, dtype=dtype,
                                   random_state=seed, callback=callback)
@@ -82,7 +82,7 @@ def make_mlp(impl, hidden, epochs, batch_size, lr, seed, dtype, callback):
         return cls(hidden_layer_sizes=tuple(hidden), activation="tanh", solver="sgd",
                    learning_rate_init=lr, momentum=0.0, nesterovs_momentum=False, alpha=0.0,
                    batch_size=batch_size, max_iter=epochs, shuffle=False, random_state=seed,
-                   dtype=dtype, callback=callback)
+                   dtype=np.dtype(dtype).name, callback=callback)
     if len(hidden) != 1:
         raise ValueError(f"the NumPy reference MLP has one hidden layer, got --hidden "
                          f"{','.join(map(str, hidden))}")
@@ -106,7 +106,7 @@ def mlp_metrics(X_test, y_test):
 # ---------------------------------------------------------------- training
 
 class EpochProgress:
-    """``callback(epoch, model)``: times each epoch, evaluates the model, reports.
+    """``callback(epoch, model)`` (epochs count from 1): times each epoch, evaluates, reports.
 
     The time of an epoch runs from the end of the previous callback, so that the
     evaluation is not counted. Reports go to a tqdm bar when tqdm is installed and
@@ -134,7 +134,7 @@ class EpochProgress:
     def __call__(self, epoch, model):
         seconds = time.perf_counter() - self._last
         metrics = self.evaluate(model)
-        self.records.append({"epoch": epoch + 1, "seconds": seconds, **metrics})
+        self.records.append({"epoch": epoch, "seconds": seconds, **metrics})
         shown = {name: f"{value:.4f}" for name, value in metrics.items()}
         shown["samples/s"] = f"{self.n_samples / seconds:,.0f}"
         if self._bar is not None:
@@ -142,7 +142,7 @@ class EpochProgress:
             self._bar.update(1)
         else:
             fields = "  ".join(f"{name} {value}" for name, value in shown.items())
-            print(f"{self.label}: epoch {epoch + 1}/{self.n_epochs}  {fields}  "
+            print(f"{self.label}: epoch {epoch}/{self.n_epochs}  {fields}  "
                   f"{seconds:.2f} s", file=self.stream, flush=True)
         self._last = time.perf_counter()
 

@@ -171,7 +171,7 @@ def test_epoch_progress_times_epochs_and_reports(terminal):
         return {"loss": 1.0 / (len(evaluated))}
 
     progress = EpochProgress("test", 3, 1000, evaluate, stream=stream)
-    for epoch in range(3):
+    for epoch in (1, 2, 3):
         progress(epoch, "model")
     progress.close()
     assert evaluated == ["model"] * 3
