@@ -49,9 +49,22 @@ def load_data(path, n_train, n_test, dtype):
 
 # ---------------------------------------------------------------- models
 
+def import_benchmark(name):
+    """``fastblas.benchmarks.<name>``: benchmarks/ as installed, or in a source checkout.
+
+    pip installs benchmarks/ as fastblas.benchmarks; a source tree built in place
+    has it as the top-level package ``benchmarks`` beside ``fastblas``.
+    """
+    try:
+        return importlib.import_module(f"fastblas.benchmarks.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != "fastblas.benchmarks":
+            raise
+        return importlib.import_module(f"benchmarks.{name}")
+
+
 def _references():
-    # benchmarks/ ships as fastblas.benchmarks: the NumPy references live there.
-    return importlib.import_module("fastblas.benchmarks.references")
+    return import_benchmark("references")   # the NumPy reference RBM and MLP
 
 
 def fastblas_estimator(kind):
@@ -263,7 +276,7 @@ def run_train(args):
 
 
 def run_bench(args):
-    module = importlib.import_module(f"fastblas.benchmarks.bench_{args.script}")
+    module = import_benchmark(f"bench_{args.script}")
     return module.main(args.args) or 0
 
 
@@ -307,7 +320,7 @@ def run_demo(args):
         dict(n_train=args.n_train, n_test=10000, epochs=args.epochs, hidden=500)
     print(f"fastblas demo: SciPy's BLAS straight from Cython ({'quick' if args.quick else 'full'})")
     print("\n== level-1 BLAS: fastblas against NumPy, per call ==")
-    importlib.import_module("fastblas.benchmarks.bench_level1").main(["--quick"])
+    import_benchmark("bench_level1").main(["--quick"])
 
     (X_train, y_train, X_test, y_test), source = load_data(
         args.data, sizes["n_train"], sizes["n_test"], np.float32)

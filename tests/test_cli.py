@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fastblas
-from fastblas.__main__ import EpochProgress
+from fastblas.__main__ import EpochProgress, import_benchmark
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(fastblas.__file__)))
 TINY = ["--epochs", "2", "--hidden", "16", "--n-train", "300", "--n-test", "200"]
@@ -133,7 +133,7 @@ def test_bench_train_quick(tmp_path):
 
 def test_demo_quick(tmp_path):
     try:
-        importlib.import_module("fastblas.benchmarks.bench_level1")
+        import_benchmark("bench_level1")
     except ImportError:
         pytest.skip("benchmarks/bench_level1.py is not there yet")
     out = ok(run_cli(tmp_path, "demo", "--quick"))

@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 from fastblas import datasets
-from fastblas.benchmarks.references import NumpyMLP, NumpyRBM, reconstruction_error
+try:
+    from fastblas.benchmarks.references import NumpyMLP, NumpyRBM, reconstruction_error
+except ImportError:  # source checkout built in place: benchmarks/ is not inside fastblas/
+    from benchmarks.references import NumpyMLP, NumpyRBM, reconstruction_error
 
 DTYPES = [np.float32, np.float64]
 
