@@ -13,7 +13,8 @@ NumpyRBM
     recipe (784 visible, 500 hidden, minibatch 100, lr 0.1, momentum 0.9).
 NumpyMLP
     784-500-10 perceptron, tanh hidden units, softmax cross-entropy output, plain
-    minibatch SGD (the MNIST network of the classic Theano tutorial, minibatch 100).
+    minibatch SGD (the MNIST network of the classic Theano tutorial, minibatch 100);
+    also relu units and Adam, for the other configurations of the harness.
 
 Both run in float32 or float64 (``dtype``) and draw their randomness from
 ``numpy.random.default_rng(random_state)``.
@@ -135,30 +136,45 @@ class NumpyRBM:
 
 
 class NumpyMLP:
-    """One-hidden-layer tanh perceptron with a softmax output, plain minibatch SGD.
+    """One-hidden-layer perceptron with a softmax output, minibatch SGD or Adam.
 
     Per minibatch (X, Y one-hot), with the mean cross-entropy loss L:
 
-        H = tanh(X W1 + b1),  P = softmax(H W2 + b2)
+        H = f(X W1 + b1),  P = softmax(H W2 + b2)     f = tanh (default) or relu
         dZ2 = (P - Y) / batch          (gradient of L w.r.t. the output logits)
-        dZ1 = (dZ2 W2') * (1 - H**2)   (tanh' = 1 - tanh**2)
-        W2 -= lr H' dZ2,  b2 -= lr sum(dZ2),  W1 -= lr X' dZ1,  b1 -= lr sum(dZ1)
+        dZ1 = (dZ2 W2') * f'           (tanh' = 1 - H**2, relu' = [H > 0])
+        grads: H' dZ2, sum(dZ2), X' dZ1, sum(dZ1)
+
+    ``solver="sgd"``: param -= learning_rate * grad (plain SGD, no momentum).
+    ``solver="adam"``: Kingma and Ba (2015), Algorithm 1, with the bias correction
+    folded into the step size as scikit-learn does:
+        m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g**2,
+        param -= lr sqrt(1 - b2**t) / (1 - b1**t) * m / (sqrt(v) + eps)
 
     Weights start uniform in +-sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio
     2010, as in the Theano tutorial and scikit-learn), biases at zero.
+    With the defaults it is the Theano tutorial's 784-500-10 tanh network.
     """
 
     def __init__(self, n_hidden=500, learning_rate=0.1, batch_size=100, max_iter=10,
-                 dtype=np.float32, random_state=None, callback=None):
+                 activation="tanh", solver="sgd", dtype=np.float32, random_state=None,
+                 callback=None, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         self.n_hidden = n_hidden
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.max_iter = max_iter
+        self.activation = activation
+        self.solver = solver
         self.dtype = dtype
         self.random_state = random_state
         self.callback = callback
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def _initialize(self, n_features, classes):
+        if self.activation not in ("tanh", "relu"):
+            raise ValueError(f"activation must be 'tanh' or 'relu', got {self.activation!r}")
+        if self.solver not in ("sgd", "adam"):
+            raise ValueError(f"solver must be 'sgd' or 'adam', got {self.solver!r}")
         rng = np.random.default_rng(self.random_state)
         dtype = np.dtype(self.dtype)
         self.classes_ = classes
@@ -168,8 +184,16 @@ class NumpyMLP:
             bound = np.sqrt(6.0 / (fan_in + fan_out))
             self.coefs_.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
             self.intercepts_.append(np.zeros(fan_out, dtype=dtype))
+        if self.solver == "adam":
+            self._moments = [(np.zeros_like(p), np.zeros_like(p)) for p in self._params()]
+            self._t = 0
         self.loss_curve_ = []
         self.n_features_in_ = n_features
+
+    def _params(self):
+        """Parameters in the order _gradients returns their gradients."""
+        (W1, W2), (b1, b2) = self.coefs_, self.intercepts_
+        return [W1, b1, W2, b2]
 
     def fit(self, X, y):
         """Initialise, then train ``max_iter`` epochs, calling ``callback(epoch, self)`` after each."""
@@ -183,7 +207,7 @@ class NumpyMLP:
         return self
 
     def epoch(self, X, y):
-        """One pass of SGD steps over (X, y) in order; appends the mean loss to ``loss_curve_``."""
+        """One pass of steps over (X, y) in order; appends the mean loss to ``loss_curve_``."""
         X = _as_float_matrix(X, self.dtype)
         if not hasattr(self, "coefs_"):
             self._initialize(X.shape[1], np.unique(y))
@@ -191,7 +215,7 @@ class NumpyMLP:
         if not np.isin(y, self.classes_).all():
             raise ValueError("y holds labels the model was not initialised with")
         targets = np.searchsorted(self.classes_, y)
-        total = sum(self._sgd_step(X[batch], targets[batch])
+        total = sum(self._step(X[batch], targets[batch])
                     for batch in _batches(X.shape[0], self.batch_size))
         self.loss_curve_.append(total / X.shape[0])
         return self
@@ -199,14 +223,15 @@ class NumpyMLP:
     def _forward(self, X):
         """Hidden activations H and output logits, shifted so that each row's max is 0."""
         (W1, W2), (b1, b2) = self.coefs_, self.intercepts_
-        H = np.tanh(X @ W1 + b1)
+        Z1 = X @ W1 + b1
+        H = np.tanh(Z1) if self.activation == "tanh" else np.maximum(Z1, 0)
         logits = H @ W2 + b2
         logits -= logits.max(axis=1, keepdims=True)
         return H, logits
 
-    def _sgd_step(self, X, targets):
-        """One SGD step on a minibatch; returns the summed cross-entropy loss."""
-        (W1, W2), (b1, b2) = self.coefs_, self.intercepts_
+    def _gradients(self, X, targets):
+        """Summed cross-entropy loss of a minibatch, and the gradients of its mean."""
+        W2 = self.coefs_[1]
         n = X.shape[0]
         rows = np.arange(n)
         H, logits = self._forward(X)
@@ -216,12 +241,27 @@ class NumpyMLP:
         dZ2 = exp / norm[:, None]
         dZ2[rows, targets] -= 1
         dZ2 /= n
-        dZ1 = (dZ2 @ W2.T) * (1 - H * H)
+        dH = dZ2 @ W2.T
+        dZ1 = dH * (1 - H * H) if self.activation == "tanh" else dH * (H > 0)
+        return loss, [X.T @ dZ1, dZ1.sum(axis=0), H.T @ dZ2, dZ2.sum(axis=0)]
+
+    def _step(self, X, targets):
+        """One SGD or Adam step on a minibatch; returns the summed cross-entropy loss."""
+        loss, grads = self._gradients(X, targets)
         lr = self.learning_rate
-        W2 -= lr * (H.T @ dZ2)
-        b2 -= lr * dZ2.sum(axis=0)
-        W1 -= lr * (X.T @ dZ1)
-        b1 -= lr * dZ1.sum(axis=0)
+        if self.solver == "sgd":
+            for param, grad in zip(self._params(), grads):
+                param -= lr * grad
+            return loss
+        self._t += 1
+        b1, b2 = self.beta_1, self.beta_2
+        step = lr * np.sqrt(1 - b2 ** self._t) / (1 - b1 ** self._t)
+        for param, grad, (m, v) in zip(self._params(), grads, self._moments):
+            m *= b1
+            m += (1 - b1) * grad
+            v *= b2
+            v += (1 - b2) * grad * grad
+            param -= step * m / (np.sqrt(v) + self.epsilon)
         return loss
 
     def predict_proba(self, X):

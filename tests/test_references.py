@@ -88,25 +88,14 @@ def test_mlp_learns_far_above_chance(subset, dtype):
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
 
 
-def test_mlp_sgd_step_follows_the_gradient():
-    """The SGD step is -lr times the gradient of the mean cross-entropy (central differences)."""
-    rng = np.random.default_rng(8)
-    X = rng.standard_normal((5, 6))
-    y = np.array([0, 2, 1, 2, 0])
-    mlp = NumpyMLP(n_hidden=4, learning_rate=1e-3, batch_size=5, dtype=np.float64,
-                   random_state=9)
-    mlp._initialize(6, np.unique(y))
-    for bias in mlp.intercepts_:        # non-zero biases, so that their gradient is general
-        bias += rng.standard_normal(bias.shape)
-    params = mlp.coefs_ + mlp.intercepts_
-
+def numeric_gradients(mlp, X, y, eps=1e-6):
+    """Central differences of the mean cross-entropy w.r.t. every parameter."""
     def mean_loss():
         _, logits = mlp._forward(X)
-        return np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[np.arange(5), y])
+        return np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[np.arange(len(y)), y])
 
-    eps = 1e-6
-    numeric = []
-    for p in params:
+    grads = []
+    for p in mlp._params():
         grad = np.zeros_like(p)
         for index in np.ndindex(p.shape):
             saved = p[index]
@@ -116,12 +105,60 @@ def test_mlp_sgd_step_follows_the_gradient():
             down = mean_loss()
             p[index] = saved
             grad[index] = (up - down) / (2 * eps)
-        numeric.append(grad)
-    before = [p.copy() for p in params]
-    summed_loss = 5 * mean_loss()
-    assert mlp._sgd_step(X, y) == pytest.approx(summed_loss, rel=1e-12)
-    for p, p0, g in zip(params, before, numeric):
+        grads.append(grad)
+    return mean_loss(), grads
+
+
+def small_mlp(activation, solver, learning_rate):
+    """A 6-4-3 network on 5 random samples, with non-zero biases so that every gradient is general."""
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((5, 6))
+    y = np.array([0, 2, 1, 2, 0])
+    mlp = NumpyMLP(n_hidden=4, learning_rate=learning_rate, batch_size=5, activation=activation,
+                   solver=solver, dtype=np.float64, random_state=9)
+    mlp._initialize(6, np.unique(y))
+    for bias in mlp.intercepts_:
+        bias += rng.standard_normal(bias.shape)
+    return mlp, X, y
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_mlp_sgd_step_follows_the_gradient(activation):
+    """The SGD step is -lr times the gradient of the mean cross-entropy (central differences)."""
+    mlp, X, y = small_mlp(activation, "sgd", learning_rate=1e-3)
+    mean_loss, numeric = numeric_gradients(mlp, X, y)
+    before = [p.copy() for p in mlp._params()]
+    assert mlp._step(X, y) == pytest.approx(5 * mean_loss, rel=1e-12)
+    for p, p0, g in zip(mlp._params(), before, numeric):
         np.testing.assert_allclose((p0 - p) / 1e-3, g, rtol=1e-6, atol=1e-8)
+
+
+def test_mlp_adam_steps_follow_kingma_and_ba():
+    """Two Adam steps against Algorithm 1 of Kingma and Ba (2015), given the gradients
+    (whose correctness test_mlp_sgd_step_follows_the_gradient checks)."""
+    lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
+    mlp, X, y = small_mlp("tanh", "adam", learning_rate=lr)
+    m = [np.zeros_like(p) for p in mlp._params()]
+    v = [np.zeros_like(p) for p in mlp._params()]
+    for t in (1, 2):
+        before = [p.copy() for p in mlp._params()]
+        grads = mlp._gradients(X, y)[1]
+        mlp._step(X, y)
+        for i, (p, p0, g) in enumerate(zip(mlp._params(), before, grads)):
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            m_hat, v_hat = m[i] / (1 - b1 ** t), v[i] / (1 - b2 ** t)
+            # sklearn's form puts eps outside the bias correction: eps * sqrt(1 - b2**t)
+            expected = lr * m_hat / (np.sqrt(v_hat) + eps / np.sqrt(1 - b2 ** t))
+            np.testing.assert_allclose(p0 - p, expected, rtol=1e-10, atol=1e-15)
+
+
+@pytest.mark.parametrize("activation, solver, lr", [("relu", "adam", 1e-3), ("relu", "sgd", 0.1)])
+def test_mlp_relu_and_adam_learn(subset, activation, solver, lr):
+    (X, y), (X_test, y_test) = subset
+    mlp = NumpyMLP(n_hidden=64, learning_rate=lr, batch_size=32, max_iter=2,
+                   activation=activation, solver=solver, random_state=0).fit(X, y)
+    assert mlp.score(X_test, y_test) > 0.5      # chance: 0.10
 
 
 def test_mlp_refuses_bad_input(subset):
