@@ -307,12 +307,15 @@ def _compare(kind, make, X_train, y_train, epochs, evaluate, describe):
 def _linear_probe(X_train, y_train, X_test, y_test, transform=None):
     """Test accuracy of a logistic regression on raw pixels or on ``transform`` features."""
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits   # a scikit-learn dependency
     if transform is not None:
         X_train, X_test = transform(X_train), transform(X_test)
-    with warnings.catch_warnings():
+    # One BLAS thread: lbfgs's many small products run several times slower on two
+    # threads whenever the cores are shared (measured: 0.12 s against 6 s at 500 images).
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore")   # lbfgs not converged within max_iter: fine for a probe
         clf = LogisticRegression(max_iter=100).fit(X_train, y_train)
-    return clf.score(X_test, y_test)
+        return clf.score(X_test, y_test)
 
 
 def run_demo(args):
