@@ -358,10 +358,13 @@ HEADERS = ["contender", "dtype", "epoch s", "samples/s", "speed-up vs numpy",
 def load_data(path, n_samples):
     """{dtype: (X, y)} of the first ``n_samples`` training images, and where they came from."""
     import warnings
-    directory = find_fashion_mnist(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmbeddedDataWarning)   # said below, in the header
-        X, y = load_fashion_mnist("train", path=path, dtype=np.float64)
+    try:
+        directory = find_fashion_mnist(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EmbeddedDataWarning)   # said in the header
+            X, y = load_fashion_mnist("train", path=path, dtype=np.float64)
+    except (OSError, ValueError) as exc:     # missing, truncated or corrupt files
+        raise SystemExit(f"cannot load Fashion-MNIST: {exc}") from exc
     X, y = X[:n_samples], y[:n_samples]
     source = directory or ("the small subset embedded in fastblas (the full data: "
                            "sudo apt-get install dataset-fashion-mnist, or FASTBLAS_DATA=dir)")

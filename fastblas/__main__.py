@@ -31,11 +31,14 @@ BENCHMARKS = ("level1", "gemm", "train")
 
 def load_data(path, n_train, n_test, dtype):
     """(X_train, y_train, X_test, y_test), the first n of each, and a line saying where from."""
-    directory = find_fashion_mnist(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmbeddedDataWarning)   # said in the line returned
-        X_train, y_train = load_fashion_mnist("train", path=path, dtype=dtype)
-        X_test, y_test = load_fashion_mnist("test", path=path, dtype=dtype)
+    try:
+        directory = find_fashion_mnist(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EmbeddedDataWarning)   # said in the line returned
+            X_train, y_train = load_fashion_mnist("train", path=path, dtype=dtype)
+            X_test, y_test = load_fashion_mnist("test", path=path, dtype=dtype)
+    except (OSError, ValueError) as exc:     # missing, truncated or corrupt files
+        raise SystemExit(f"fastblas: cannot load Fashion-MNIST: {exc}") from exc
     X_train, y_train = X_train[:n_train], y_train[:n_train]
     X_test, y_test = X_test[:n_test], y_test[:n_test]
     if directory is None:

@@ -122,6 +122,15 @@ def test_bad_options_are_refused_by_name(tmp_path, args, message):
     assert message in result.stderr
 
 
+@pytest.mark.parametrize("command", [["train", "rbm"], ["bench", "train", "--quick"]])
+def test_missing_data_directory_is_a_clean_error(tmp_path, command):
+    missing = tmp_path / "no-such-dir"
+    result = run_cli(tmp_path, *command, "--data", missing)
+    assert result.returncode == 1
+    assert "cannot load Fashion-MNIST" in result.stderr and str(missing) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_bench_train_quick(tmp_path):
     out = ok(run_cli(tmp_path, "bench", "train", "mlp", "--quick"))
     assert "one training epoch over 500" in out
