@@ -18,7 +18,8 @@ Configurations (positional arguments; default: all):
 Contenders, when installed, in float32 and float64: the NumPy references of
 ``references.py`` (the "before"), fastblas.nn, scikit-learn, PyTorch (MLP, CPU),
 and "gemm floor": the same epoch's matrix products alone, into preallocated
-outputs (``np.matmul(..., out=)``), the time no implementation can beat on this BLAS.
+outputs (``np.matmul(..., out=)``): the bound for any implementation making the
+same products with this BLAS.
 
 To add a contender: ``config.add(name, make)`` in a configuration's function;
 ``make(X, y)`` builds the model (untimed) and returns a function that trains it
@@ -31,6 +32,7 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -283,7 +285,7 @@ def thread_limit(threads):
         yield
         return
     from threadpoolctl import threadpool_limits
-    torch = sys.modules.get("torch")
+    torch = _importable("torch")   # imported now, so that its contenders start capped too
     previous = torch.get_num_threads() if torch else None
     try:
         with threadpool_limits(limits=threads, user_api="blas"):
@@ -357,7 +359,6 @@ HEADERS = ["contender", "dtype", "epoch s", "samples/s", "speed-up vs numpy",
 
 def load_data(path, n_samples):
     """{dtype: (X, y)} of the first ``n_samples`` training images, and where they came from."""
-    import warnings
     try:
         directory = find_fashion_mnist(path)
         with warnings.catch_warnings():
@@ -395,7 +396,7 @@ def plot(results, path):
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="fastblas bench train", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("configs", nargs="*", metavar="CONFIG",
                         help=f"configurations to run: {', '.join(CONFIGURATIONS)} (default: all)")
     parser.add_argument("--repeat", type=int, default=3,
