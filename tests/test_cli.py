@@ -51,6 +51,19 @@ def decode_png(path):
     return image
 
 
+def test_train_on_a_fresh_machine_uses_the_embedded_subset_and_says_so(monkeypatch, capsys):
+    """In process, with neither FASTBLAS_DATA nor the Debian package (whatever this machine has)."""
+    from fastblas import datasets
+    from fastblas.__main__ import main
+    monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    monkeypatch.setattr(datasets, "SYSTEM_DIR", "/nonexistent")
+    assert main(["train", "mlp", "--impl", "numpy", "--epochs", "1", "--hidden", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "data: 5000 training and 1000 test images, the small Fashion-MNIST subset" in out
+    assert "apt-get install dataset-fashion-mnist" in out
+    assert "numpy mlp: epoch 1/1" in out
+
+
 def test_train_rbm_numpy_reference_plots_filters_and_saves(tmp_path):
     pytest.importorskip("matplotlib")
     out = ok(run_cli(tmp_path, "train", "rbm", "--impl", "numpy", *TINY,
