@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-def get_include():
+def get_include() -> str:
     """Directory holding fastblas's .pxd files, for ``cythonize(include_path=...)``.
 
     ``from fastblas.cyblas cimport gemm`` needs the directory *containing* the
