@@ -110,9 +110,8 @@ def rbm_gemm_floor(n_hidden, batch_size):
     return make
 
 
-def rbm_cd1():
+def rbm_cd1(n_hidden=500, batch_size=100, learning_rate=0.1, momentum=0.9):
     """The classic recipe: CD-1 with momentum 0.9, lr 0.1, minibatch 100, 500 hidden units."""
-    n_hidden, batch_size, learning_rate, momentum = 500, 100, 0.1, 0.9
     config = Configuration(
         "rbm", f"Bernoulli RBM 784-{n_hidden}, CD-1, momentum {momentum}, lr {learning_rate}, "
         f"minibatch {batch_size} (scikit-learn: its own PCD, no momentum)")

@@ -283,28 +283,36 @@ def run_bench(args):
     return module.main(args.args) or 0
 
 
-def _compare(kind, make, X_train, y_train, epochs, evaluate, describe):
-    """Train fastblas's model (when available) and the NumPy reference; print speed and quality.
+def _train_and_time(kind, make, config, X_train, y_train, epochs, evaluate, describe):
+    """Train fastblas's model (else the NumPy reference, said so) and print its quality;
+    then time one epoch of it against the NumPy reference, interleaved.
 
-    ``make(impl, callback)`` builds the model; ``describe(last_record)`` words its quality.
+    ``make(impl, callback)`` builds the model, ``describe(last_record)`` words its
+    quality, ``config`` is the matching bench_train configuration.
     """
     cls, why_not = fastblas_estimator(kind)
-    impls = ["fastblas", "numpy"] if cls is not None else ["numpy"]
+    impl = "numpy" if cls is None else "fastblas"
     if cls is None:
-        print(f"{why_not}: training the NumPy reference only")
-    progress, models = {}, {}
-    for impl in impls:
-        progress[impl] = EpochProgress(f"{impl:>8} {kind}", epochs, len(X_train), evaluate)
-        models[impl] = train(make(impl, progress[impl]), X_train, y_train, progress[impl])
-    for impl in impls:
-        seconds = progress[impl].median_seconds()
-        print(f"  {impl:>8}: {seconds:.3f} s/epoch, {len(X_train) / seconds:>9,.0f} samples/s; "
-              + describe(progress[impl].records[-1] if progress[impl].records else {}))
-    if len(impls) == 2:
-        ratio = progress["numpy"].median_seconds() / progress["fastblas"].median_seconds()
-        print(f"  fastblas trains {ratio:.2f}x as fast as the NumPy reference "
-              "(median epoch; `fastblas bench train` times them interleaved)")
-    return models
+        print(f"{why_not}: training the NumPy reference instead")
+    progress = EpochProgress(f"{impl} {kind}", epochs, len(X_train), evaluate)
+    model = train(make(impl, progress), X_train, y_train, progress)
+    print(f"  {impl}: " + describe(progress.records[-1] if progress.records else {}))
+    if cls is not None:
+        _print_speed(config, X_train, y_train)
+    return model
+
+
+def _print_speed(config, X, y, repeat=3):
+    """One float32 epoch of fastblas and of the NumPy reference, interleaved, median of ``repeat``."""
+    bench_train = import_benchmark("bench_train")
+    contenders = [c for c in config.contenders
+                  if c.dtype == np.float32 and c.name in ("fastblas", "numpy reference")]
+    seconds = dict(zip((c.name for c in contenders), bench_train.time_epochs(
+        contenders, {np.float32: (X, y)}, repeat, warmup_samples=min(len(X), 200))))
+    fast, ref = seconds["fastblas"], seconds["numpy reference"]
+    print(f"  speed, one epoch over {len(X)} images (interleaved, median of {repeat}): "
+          f"fastblas {fast:.3f} s, NumPy reference {ref:.3f} s: "
+          f"fastblas is {ref / fast:.2f}x as fast")
 
 
 def _linear_probe(X_train, y_train, X_test, y_test, transform=None):
@@ -339,12 +347,13 @@ def run_demo(args):
     def describe_rbm(last):
         return f"test reconstruction error {last.get('recon error', np.nan):.4f}"
 
-    rbms = _compare(
+    bench_train = import_benchmark("bench_train")
+    rbm = _train_and_time(
         "rbm", lambda impl, cb: make_rbm(impl, hidden, epochs, 100, 0.1, 0.9, seed,
                                          np.float32, cb),
-        X_train, None, epochs, rbm_metrics(X_test), describe_rbm)
+        bench_train.rbm_cd1(n_hidden=hidden), X_train, y_train, epochs, rbm_metrics(X_test),
+        describe_rbm)
     if _sklearn_available():
-        rbm = next(iter(rbms.values()))
         print("  linear classifier (logistic regression) test accuracy: on raw pixels "
               f"{_linear_probe(X_train, y_train, X_test, y_test):.3f}, on the "
               f"{hidden} RBM features "
@@ -358,9 +367,10 @@ def run_demo(args):
         return (f"training loss {last.get('loss', np.nan):.4f}, "
                 f"test accuracy {last.get('test acc', np.nan):.3f}")
 
-    _compare("mlp", lambda impl, cb: make_mlp(impl, [hidden], epochs, 100, 0.1, seed,
-                                              np.float32, cb),
-             X_train, y_train, epochs, mlp_metrics(X_test, y_test), describe_mlp)
+    _train_and_time(
+        "mlp", lambda impl, cb: make_mlp(impl, [hidden], epochs, 100, 0.1, seed, np.float32, cb),
+        bench_train.mlp_configuration("mlp", hidden, "tanh", "sgd", 100, 0.1),
+        X_train, y_train, epochs, mlp_metrics(X_test, y_test), describe_mlp)
     print("\nmore: fastblas bench level1|gemm|train, fastblas train rbm|mlp --help")
     return 0
 

@@ -163,7 +163,7 @@ def test_demo_quick(tmp_path):
     assert "Bernoulli RBM 784-64" in out and "test reconstruction error" in out
     assert "MLP 784-64-10" in out and "test accuracy" in out
     if fastblas_estimator_available("BernoulliRBM") and fastblas_estimator_available("MLPClassifier"):
-        assert out.count("as fast as the NumPy reference") == 2
+        assert out.count("interleaved, median of 3): fastblas") == 2
 
 
 def test_console_script_reports_the_version(tmp_path):
