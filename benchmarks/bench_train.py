@@ -28,7 +28,6 @@ for one epoch over (X, y), X already in the dtype being timed.
 import argparse
 import contextlib
 import os
-import platform
 import statistics
 import sys
 import time
@@ -39,8 +38,9 @@ from typing import Callable
 import numpy as np
 
 try:
-    from . import references
+    from . import _timing, references
 except ImportError:   # run as a file: python benchmarks/bench_train.py
+    import _timing
     import references
 
 from fastblas.datasets import EmbeddedDataWarning, find_fashion_mnist, load_fashion_mnist
@@ -64,7 +64,7 @@ class Configuration:
     contenders: list = field(default_factory=list)
 
     def add(self, name, make, role="", requires=None):
-        """One contender per dtype, when ``requires`` (a module, or (module, attribute)) imports."""
+        """One contender per dtype, if ``requires`` (module, or (module, attribute)) imports."""
         if requires is not None and _importable(*np.atleast_1d(requires)) is None:
             return
         self.contenders.extend(Contender(name, dtype, make, role) for dtype in DTYPES)
@@ -278,22 +278,18 @@ CONFIGURATIONS = {
 # ---------------------------------------------------------------- timing
 
 @contextlib.contextmanager
-def thread_limit(threads):
-    """Cap the BLAS pools (threadpoolctl) and PyTorch at ``threads``; None: leave as is."""
-    if threads is None:
+def torch_threads(threads):
+    """Cap PyTorch's own thread pool too (threadpoolctl caps the BLAS pools); None: as is."""
+    torch = _importable("torch")   # imported now, so that its contenders start capped too
+    if torch is None or threads is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
-    torch = _importable("torch")   # imported now, so that its contenders start capped too
-    previous = torch.get_num_threads() if torch else None
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
-        with threadpool_limits(limits=threads, user_api="blas"):
-            if torch:
-                torch.set_num_threads(threads)
-            yield
+        yield
     finally:
-        if torch:
-            torch.set_num_threads(previous)
+        torch.set_num_threads(previous)
 
 
 def time_epochs(contenders, data, repeat, warmup_samples):
@@ -315,22 +311,6 @@ def time_epochs(contenders, data, repeat, warmup_samples):
             epochs[i]()
             seconds[i].append(time.perf_counter() - start)
     return [statistics.median(s) for s in seconds]
-
-
-def format_table(headers, rows, markdown=False):
-    """Aligned plain-text (or Markdown) table: first two columns left-aligned, the rest right."""
-    if markdown:
-        return "\n".join(["| " + " | ".join(headers) + " |",
-                          "|" + "|".join([":---"] * 2 + ["---:"] * (len(headers) - 2)) + "|"]
-                         + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-
-    def line(cells):
-        return "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    return "\n".join([line(headers), "  ".join("-" * w for w in widths)]
-                     + [line(row) for row in rows])
 
 
 def result_rows(contenders, seconds, n_samples):
@@ -402,16 +382,17 @@ def parse_args(argv):
                         help="timed epochs per contender; the median is shown (default 3)")
     parser.add_argument("--n-samples", type=int, default=60000,
                         help="training images per epoch (default: all 60000)")
-    parser.add_argument("--threads",
-                        help="comma-separated BLAS thread counts to time (default: 1 and all "
-                             "cores when threadpoolctl is installed); 'default' leaves the "
-                             "BLAS alone")
-    parser.add_argument("--data", metavar="DIR", help="directory holding the Fashion-MNIST IDX files")
+    parser.add_argument("--threads", type=_timing.parse_int_list,
+                        help="BLAS thread caps (threadpoolctl), e.g. 1,2 "
+                             "(default: 1 and all cores)")
+    parser.add_argument("--data", metavar="DIR",
+                        help="directory holding the Fashion-MNIST IDX files")
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke test: 500 images, one round, default threads")
+                        help="a smoke test: 500 images, one round, the BLAS's default threads")
     parser.add_argument("--markdown", action="store_true",
                         help="print the tables as Markdown (for the README)")
-    parser.add_argument("--plot", metavar="FILE.png", help="also write a bar chart of the speed-ups")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="also write a bar chart of the speed-ups")
     args = parser.parse_args(argv)
     unknown = sorted(set(args.configs) - set(CONFIGURATIONS))
     if unknown:
@@ -419,28 +400,20 @@ def parse_args(argv):
                      f"choose from {', '.join(CONFIGURATIONS)}")
     if args.repeat < 1 or args.n_samples < 1:
         parser.error("--repeat and --n-samples must be positive")
+    _timing.require_matplotlib(parser, args.plot)
     if args.quick:
-        args.n_samples, args.repeat, args.threads = min(args.n_samples, 500), 1, "default"
-    if args.threads is None:
-        if _importable("threadpoolctl") is None:
-            print("(threadpoolctl is not installed: timing with the BLAS's default threads; "
-                  "pip install threadpoolctl for 1-thread and all-core figures)")
-            args.threads = "default"
-        else:
-            args.threads = ",".join(map(str, sorted({1, os.cpu_count() or 1})))
-    if args.threads == "default":
-        args.threads = [None]
-    else:
-        try:
-            args.threads = [int(t) for t in args.threads.split(",")]
-        except ValueError:
-            parser.error(f"--threads: expected numbers like 1,2, got {args.threads!r}")
-        if _importable("threadpoolctl") is None:
-            parser.error("--threads needs threadpoolctl (pip install threadpoolctl), "
-                         "or use --threads default")
-    if args.plot and _importable("matplotlib") is None:
-        parser.error('--plot needs matplotlib: pip install "fastblas[plot]"')
+        args.n_samples, args.repeat = min(args.n_samples, 500), 1
     return args
+
+
+def thread_settings(args):
+    """``[(threads or None, label, context manager factory)]``: the BLAS caps to time under."""
+    if args.quick and args.threads is None:
+        return [(None, "default threads", contextlib.nullcontext)]
+    threads = args.threads or sorted({1, os.cpu_count() or 1})
+    return [(int(label) if label.isdigit() else None,
+             f"{label} BLAS thread(s)" if label.isdigit() else "default threads", limit)
+            for label, limit in _timing.blas_thread_limits(threads)]
 
 
 def main(argv=None):
@@ -448,19 +421,19 @@ def main(argv=None):
     data, source = load_data(args.data, args.n_samples)
     n_samples = data[np.float32][0].shape[0]
     print(f"one training epoch over {n_samples} Fashion-MNIST images from {source}")
-    print(f"median of {args.repeat} epoch(s), contenders interleaved; Python "
-          f"{platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} cores")
+    print(f"median of {args.repeat} epoch(s), contenders interleaved")
+    for line in _timing.describe_machine():
+        print("  " + line)
     results = []
     for name in args.configs or CONFIGURATIONS:
         config = CONFIGURATIONS[name]()
-        for threads in args.threads:
-            label = "default threads" if threads is None else f"{threads} BLAS thread(s)"
+        for threads, label, limit in thread_settings(args):
             print(f"\n{config.description}; {label}")
-            with thread_limit(threads):
+            with limit(), torch_threads(threads):
                 seconds = time_epochs(config.contenders, data, args.repeat,
                                       warmup_samples=min(n_samples, 200))
-            print(format_table(HEADERS, result_rows(config.contenders, seconds, n_samples),
-                               args.markdown))
+            rows = result_rows(config.contenders, seconds, n_samples)
+            print(_timing.format_table(HEADERS, rows, args.markdown, left=2))
             results.append((f"{config.name}, {label}", config.contenders, seconds))
     if args.plot:
         plot(results, args.plot)

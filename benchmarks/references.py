@@ -95,7 +95,7 @@ class NumpyRBM:
         return [self.weights_, self.intercept_hidden_, self.intercept_visible_]
 
     def fit(self, X, y=None):
-        """Initialise, then train ``n_iter`` epochs, calling ``callback(epoch, self)`` after each."""
+        """Initialise, train ``n_iter`` epochs, calling ``callback(epoch, self)`` after each."""
         X = _as_float_matrix(X, self.dtype)
         self._initialize(X.shape[1])
         for epoch in range(1, self.n_iter + 1):
@@ -196,7 +196,7 @@ class NumpyMLP:
         return [W1, b1, W2, b2]
 
     def fit(self, X, y):
-        """Initialise, then train ``max_iter`` epochs, calling ``callback(epoch, self)`` after each."""
+        """Initialise, train ``max_iter`` epochs, calling ``callback(epoch, self)`` after each."""
         X = _as_float_matrix(X, self.dtype)
         y = np.asarray(y)
         self._initialize(X.shape[1], np.unique(y))

@@ -209,7 +209,8 @@ def plot_filters(components, path, n_max=100):
     nrows = -(-len(filters) // ncols)
     tiles = np.ones((nrows * ncols, 30, 30))       # a 1-pixel white border around each
     tiles[:len(filters), 1:29, 1:29] = filters
-    grid = tiles.reshape(nrows, ncols, 30, 30).transpose(0, 2, 1, 3).reshape(nrows * 30, ncols * 30)
+    grid = (tiles.reshape(nrows, ncols, 30, 30).transpose(0, 2, 1, 3)
+            .reshape(nrows * 30, ncols * 30))
     fig = _figure(figsize=(ncols * 0.6 + 1, nrows * 0.6 + 1))
     ax = fig.subplots()
     ax.imshow(grid, cmap="gray", interpolation="nearest")
@@ -303,7 +304,7 @@ def _train_and_time(kind, make, config, X_train, y_train, epochs, evaluate, desc
 
 
 def _print_speed(config, X, y, repeat=3):
-    """One float32 epoch of fastblas and of the NumPy reference, interleaved, median of ``repeat``."""
+    """One float32 epoch of fastblas and of the NumPy reference, interleaved; medians."""
     bench_train = import_benchmark("bench_train")
     contenders = [c for c in config.contenders
                   if c.dtype == np.float32 and c.name in ("fastblas", "numpy reference")]
@@ -332,7 +333,8 @@ def _linear_probe(X_train, y_train, X_test, y_test, transform=None):
 def run_demo(args):
     sizes = dict(n_train=500, n_test=300, epochs=2, hidden=64) if args.quick else \
         dict(n_train=args.n_train, n_test=10000, epochs=args.epochs, hidden=500)
-    print(f"fastblas demo: SciPy's BLAS straight from Cython ({'quick' if args.quick else 'full'})")
+    print("fastblas demo: SciPy's BLAS straight from Cython"
+          + (" (quick)" if args.quick else ""))
     print("\n== level-1 BLAS: fastblas against NumPy, per call ==")
     import_benchmark("bench_level1").main(["--quick"])
 
@@ -361,7 +363,8 @@ def run_demo(args):
     else:
         print(f"  (the linear-classifier accuracy on RBM features needs scikit-learn: {NN_HINT})")
 
-    print(f"\nMLP 784-{hidden}-10, tanh, softmax, plain SGD lr 0.1, minibatch 100, {epochs} epochs")
+    print(f"\nMLP 784-{hidden}-10, tanh, softmax, plain SGD lr 0.1, minibatch 100, "
+          f"{epochs} epochs")
 
     def describe_mlp(last):
         return (f"training loss {last.get('loss', np.nan):.4f}, "
@@ -415,7 +418,8 @@ def build_parser():
 
     demo = commands.add_parser("demo", help="the main job (the default): a level-1 table, "
                                "then RBM and MLP training against the NumPy references")
-    demo.add_argument("--data", metavar="DIR", help="directory holding the Fashion-MNIST IDX files")
+    demo.add_argument("--data", metavar="DIR",
+                      help="directory holding the Fashion-MNIST IDX files")
     demo.add_argument("--n-train", type=_positive_int, default=10000,
                       help="training images (default 10000)")
     demo.add_argument("--epochs", type=_positive_int, default=5, help="epochs (default 5)")
@@ -424,7 +428,8 @@ def build_parser():
 
     bench = commands.add_parser("bench", help="run a comparison script of benchmarks/",
                                 description="Run fastblas.benchmarks.bench_SCRIPT; "
-                                "the options after SCRIPT go to it (try: fastblas bench train -h).")
+                                "the options after SCRIPT go to it "
+                                "(try: fastblas bench train -h).")
     bench.add_argument("script", choices=BENCHMARKS)
     bench.add_argument("args", nargs=argparse.REMAINDER, help="options of the script")
     bench.set_defaults(func=run_bench)

@@ -52,7 +52,7 @@ def decode_png(path):
 
 
 def test_train_on_a_fresh_machine_uses_the_embedded_subset_and_says_so(monkeypatch, capsys):
-    """In process, with neither FASTBLAS_DATA nor the Debian package (whatever this machine has)."""
+    """In process, without FASTBLAS_DATA or the Debian package (whatever this machine has)."""
     from fastblas import datasets
     from fastblas.__main__ import main
     monkeypatch.delenv(datasets.ENV_VAR, raising=False)
@@ -162,7 +162,7 @@ def test_demo_quick(tmp_path):
     assert "level-1" in out
     assert "Bernoulli RBM 784-64" in out and "test reconstruction error" in out
     assert "MLP 784-64-10" in out and "test accuracy" in out
-    if fastblas_estimator_available("BernoulliRBM") and fastblas_estimator_available("MLPClassifier"):
+    if all(map(fastblas_estimator_available, ["BernoulliRBM", "MLPClassifier"])):
         assert out.count("interleaved, median of 3): fastblas") == 2
 
 

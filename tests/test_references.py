@@ -15,7 +15,7 @@ DTYPES = [np.float32, np.float64]
 
 @pytest.fixture(scope="module")
 def subset():
-    """The embedded Fashion-MNIST subset, whatever is installed, so results do not vary by machine."""
+    """The embedded Fashion-MNIST subset whatever is installed: the same on every machine."""
     with pytest.MonkeyPatch.context() as mp, warnings.catch_warnings():
         mp.delenv(datasets.ENV_VAR, raising=False)
         mp.setattr(datasets, "SYSTEM_DIR", "/nonexistent")
@@ -31,7 +31,8 @@ def test_rbm_reconstruction_error_falls(subset, dtype):
     X, X_test = X[:2500].astype(dtype), X_test.astype(dtype)
     errors = []
     rbm = NumpyRBM(n_components=64, n_iter=4, dtype=dtype, random_state=0,
-                   callback=lambda epoch, model: errors.append(reconstruction_error(model, X_test)))
+                   callback=lambda epoch, model: errors.append(
+                       reconstruction_error(model, X_test)))
     rbm.fit(X)
     assert len(errors) == 4
     assert all(later < earlier for earlier, later in zip(errors, errors[1:])), errors
@@ -54,7 +55,7 @@ def test_rbm_same_seed_same_model(subset):
 
 
 def test_rbm_update_matches_the_cd1_formulas():
-    """One minibatch update equals the CD-1 formulas, with the model's own random draws replayed."""
+    """One minibatch update equals the CD-1 formulas, the model's random draws replayed."""
     rng = np.random.default_rng(5)
     v0 = (rng.random((6, 9)) < 0.5).astype(np.float64)
     rbm = NumpyRBM(n_components=4, learning_rate=0.3, momentum=0.5, batch_size=6,
@@ -110,7 +111,7 @@ def numeric_gradients(mlp, X, y, eps=1e-6):
 
 
 def small_mlp(activation, solver, learning_rate):
-    """A 6-4-3 network on 5 random samples, with non-zero biases so that every gradient is general."""
+    """A 6-4-3 network on 5 random samples, non-zero biases so that every gradient is general."""
     rng = np.random.default_rng(8)
     X = rng.standard_normal((5, 6))
     y = np.array([0, 2, 1, 2, 0])
