@@ -6,6 +6,7 @@ with PYTHONPATH set to the directory holding the fastblas this test imported:
 site-packages in CI, the worktree with an in-place build while developing.
 """
 import importlib
+import importlib.util
 import io
 import os
 import pickle
@@ -145,12 +146,16 @@ def test_missing_data_directory_is_a_clean_error(tmp_path, command):
 
 
 def test_bench_train_quick(tmp_path):
-    out = ok(run_cli(tmp_path, "bench", "train", "mlp", "--quick"))
+    plot = importlib.util.find_spec("matplotlib") is not None
+    out = ok(run_cli(tmp_path, "bench", "train", "mlp", "--quick",
+                     *(["--plot", "bench.png"] if plot else [])))
     assert "one training epoch over 500" in out
     for contender in ("numpy reference", "gemm floor"):
         rows = [line for line in out.splitlines() if line.startswith(contender)]
         assert len(rows) == 2, out      # float32 and float64
     assert "speed-up vs numpy" in out
+    if plot:
+        decode_png(tmp_path / "bench.png")
 
 
 def test_demo_quick(tmp_path):
