@@ -12,18 +12,15 @@ from fastblas.cyblas cimport floating
 
 
 cdef inline floating logistic(floating z) noexcept nogil:
-    """1 / (1 + exp(-z)), written so that exp never overflows."""
-    cdef floating e
+    """1 / (1 + exp(-z)): exp(-z) overflowing to inf gives the right limit, 0.
+
+    Branch-free, and in the model's precision (a bare 1.0 would promote to double).
+    """
+    cdef floating one = 1
     if floating is float:
-        if z >= 0:
-            return 1.0 / (1.0 + expf(-z))
-        e = expf(z)
-        return e / (1.0 + e)
+        return one / (one + expf(-z))
     else:
-        if z >= 0:
-            return 1.0 / (1.0 + exp(-z))
-        e = exp(z)
-        return e / (1.0 + e)
+        return one / (one + exp(-z))
 
 
 cdef inline double next_uniform(bitgen_t *rng) noexcept nogil:
