@@ -44,6 +44,7 @@ for float64 ones.
 """
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from libc.string cimport memcpy
+cimport numpy as cnp
 from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (
     random_standard_uniform_fill,
@@ -53,19 +54,32 @@ from numpy.random.c_distributions cimport (
 import numpy as np
 
 from fastblas.cyblas cimport axpy, floating, gemm, gemv, scal
-from _nn_common cimport logistic
+from _nn_common cimport UnaryLoop, apply_inplace, find_unary_loop
 
 
 # ---------------------------------------------------------------------------
 # nogil phases of one update
 # ---------------------------------------------------------------------------
 
+cdef UnaryLoop EXP_FLOAT = find_unary_loop(np.exp, cnp.NPY_FLOAT)
+cdef UnaryLoop EXP_DOUBLE = find_unary_loop(np.exp, cnp.NPY_DOUBLE)
+
+
 cdef void logistic_rows(int rows, int cols, floating *z, floating *bias) noexcept nogil:
-    """z[i, j] = logistic(z[i, j] + bias[j]) for a row-major rows x cols block."""
-    cdef Py_ssize_t i, j
+    """z[i, j] = logistic(z[i, j] + bias[j]) = 1 / (1 + exp(-z[i, j] - bias[j])).
+
+    Three passes over a row-major rows x cols block that stays in cache: the
+    negated pre-activation, NumPy's SIMD exp, the reciprocal (exp overflowing to
+    inf gives the right limit, 0). The first and last passes vectorise.
+    """
+    cdef Py_ssize_t i, j, n = rows * <Py_ssize_t>cols
+    cdef floating one = 1
     for i in range(rows):
         for j in range(cols):
-            z[i * cols + j] = logistic(z[i * cols + j] + bias[j])
+            z[i * cols + j] = -(z[i * cols + j] + bias[j])
+    apply_inplace(EXP_FLOAT if floating is float else EXP_DOUBLE, z, n)
+    for i in range(n):
+        z[i] = one / (one + z[i])
 
 
 cdef void sample_bernoulli(Py_ssize_t n, floating *p, floating *out, floating *uniforms,
