@@ -268,7 +268,7 @@ cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
     return result
 
 
-cdef double run_level1(Level1 op, int t, double alpha, cnp.ndarray x,
+cdef inline double run_level1(Level1 op, int t, double alpha, cnp.ndarray x,
                        cnp.ndarray y=None, intp *argmax=NULL):
     """Dispatch `op` on the float type `t`, without the GIL when the work is long."""
     cdef Vector vx = as_vector(x)
@@ -300,15 +300,18 @@ cdef int check_same_length(cnp.ndarray x, cnp.ndarray y, str names) except -1:
     return 0
 
 
-cdef object float_scalar(int t, double value):
+cdef inline object float_scalar(int t, double value):
     """np.float32 or np.float64, as NumPy returns reductions of that type."""
     return fb_float32_scalar(<float>value) if t == FLOAT32 else fb_float64_scalar(value)
 
 
 cdef object dot_vectors(cnp.ndarray x, cnp.ndarray y, int t):
-    """The fast path of dot for two 1-D arrays of type t; None when NumPy must decide."""
-    if (cnp.PyArray_DIM(x, 0) != cnp.PyArray_DIM(y, 0)
-            or not (blas_vector(x) and blas_vector(y))):
+    """The fast path of dot for two well-behaved 1-D arrays of type t; None when NumPy
+    must decide."""
+    cdef intp n = cnp.PyArray_DIM(x, 0), size = cnp.PyArray_ITEMSIZE(x)
+    if (n != cnp.PyArray_DIM(y, 0)
+            or not blas_increment(cnp.PyArray_STRIDE(x, 0), n, size)
+            or not blas_increment(cnp.PyArray_STRIDE(y, 0), n, size)):
         return None
     return float_scalar(t, run_level1(DOT, t, 0.0, x, y))
 
@@ -330,9 +333,9 @@ def dot(a, b, out=None):
             nda = cnp.PyArray_NDIM(<cnp.ndarray>a)
             ndb = cnp.PyArray_NDIM(<cnp.ndarray>b)
             if nda == 1 and ndb == 1:
-                result = dot_vectors(a, b, t)
+                result = dot_vectors(<cnp.ndarray>a, <cnp.ndarray>b, t)
             elif nda == 2 and (ndb == 1 or ndb == 2):
-                result = dot_matrix(a, b, t)
+                result = dot_matrix(<cnp.ndarray>a, <cnp.ndarray>b, t)
         if result is not None:
             return result
     return _np_dot(a, b, out)
