@@ -1,0 +1,590 @@
+# cython: language_level=3
+"""The multi-layer perceptron's training loop, kept in nogil Cython.
+
+A :class:`Trainer` is built once per ``fit`` around the estimator's own arrays
+(``coefs_``, ``intercepts_``, the optimizer's velocities or moments, which it
+updates in place) and allocates all the scratch a minibatch needs. Each call of
+:meth:`Trainer.run_epoch` then runs whole minibatches without the GIL: gather the
+batch's rows, forward pass (gemm, then one fused pass adding the bias and applying
+the activation), loss, backward pass (two gemm per layer), and the SGD or Adam
+update with the L2 penalty folded in. The math is scikit-learn's
+(``sklearn/neural_network/_multilayer_perceptron.py`` and
+``_stochastic_optimizers.py``), so the estimator's Python-side bookkeeping is
+scikit-learn's too.
+
+Layout: a layer's weights are ``fan_in x fan_out`` row-major, so the forward
+product ``A (batch x fan_in) @ W`` is a plain NN gemm, the hottest one.
+"""
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+from libc.math cimport pow, sqrt
+from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy
+from numpy.random cimport bitgen_t
+
+import numpy as np
+
+from fastblas.cyblas cimport dot, floating, gemm
+from _nn_common cimport (
+    EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH,
+    activate, activation_derivative, fexp, flog, fsqrt, logistic, shuffle_indices,
+)
+
+ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
+               "relu": RELU, "softmax": SOFTMAX, "exp": EXP}
+
+cdef enum Loss:
+    SQUARED_ERROR
+    LOG_LOSS            # softmax output, categorical cross-entropy
+    BINARY_LOG_LOSS     # logistic output, one binary cross-entropy per output
+    POISSON             # exp output, half Poisson deviance
+
+LOSSES = {"squared_error": SQUARED_ERROR, "log_loss": LOG_LOSS,
+          "binary_log_loss": BINARY_LOG_LOSS, "poisson": POISSON}
+
+cdef enum Solver:
+    SGD
+    ADAM
+
+# Work per nogil call of run_epoch: about 10 ms of gemm, so that Ctrl-C is
+# honoured promptly at a batch boundary while Python stays out of the loop.
+cdef double CHUNK_FLOPS = 1e9
+cdef int BLAS_INT_MAX = 2147483647
+
+
+cdef struct Network:
+    int n_layers                # L weight matrices, L + 1 entries in units
+    int *units                  # units[0] = n_features, units[L] = n_outputs
+    int hidden                  # Activation of the hidden layers
+    int output                  # Activation of the output layer
+    int loss
+    int solver
+    bint gather                 # copy each batch's rows of X (in `order`) to act[0]
+    Py_ssize_t n_samples
+    void *X                     # n_samples x units[0], C order
+    void *Y                     # n_samples x units[L], C order
+    void *sample_weight         # n_samples, or NULL for unit weights
+    Py_ssize_t *order           # the sample order of this epoch
+    # One entry per layer (L): parameters, gradients, optimizer state. state1 is
+    # SGD's velocity or Adam's first moment; state2 is Adam's second moment.
+    void **coef
+    void **intercept
+    void **coef_grad
+    void **intercept_grad
+    void **coef_state1
+    void **coef_state2
+    void **intercept_state1
+    void **intercept_state2
+    void **act                  # L + 1: act[0] gathered input, act[l] layer l output
+    void **delta                # L: dLoss/dz of layer l + 1's pre-activation z
+    double alpha
+    double learning_rate        # SGD: the current rate; Adam: learning_rate_init
+    double momentum
+    bint nesterov
+    double beta_1
+    double beta_2
+    double epsilon
+    long long t                 # Adam's step count
+
+
+# ---------------------------------------------------------------------------
+# One minibatch: forward, loss, backward, update (all nogil, fused over dtype)
+# ---------------------------------------------------------------------------
+
+cdef void add_bias_activate(int kind, floating *a, const floating *bias,
+                            int n, int m) noexcept nogil:
+    """a[i, :] <- f(a[i, :] + bias) for the n x m row-major a, in one pass."""
+    cdef int i, j
+    cdef floating *row
+    cdef floating top, total
+    for i in range(n):
+        row = a + <Py_ssize_t> i * m
+        if kind == SOFTMAX:
+            # exp(z - max z) / sum: the shift keeps exp from overflowing.
+            top = row[0] + bias[0]
+            for j in range(m):
+                row[j] += bias[j]
+                if row[j] > top:
+                    top = row[j]
+            total = 0
+            for j in range(m):
+                row[j] = fexp(row[j] - top)
+                total += row[j]
+            for j in range(m):
+                row[j] /= total
+        elif kind == EXP:
+            for j in range(m):
+                row[j] = fexp(row[j] + bias[j])
+        else:
+            for j in range(m):
+                row[j] = activate(kind, row[j] + bias[j])
+
+
+cdef void forward(Network *net, floating *x, int n) noexcept nogil:
+    """act[l + 1] = f(act[l] @ coef[l] + intercept[l]) for every layer; x is act[0]."""
+    cdef int l, fan_in, fan_out
+    cdef floating *a_in = x
+    cdef floating *a_out
+    for l in range(net.n_layers):
+        fan_in = net.units[l]
+        fan_out = net.units[l + 1]
+        a_out = <floating *> net.act[l + 1]
+        gemm(c'N', c'N', n, fan_out, fan_in, 1, a_in, fan_in,
+             <floating *> net.coef[l], fan_out, 0, a_out, fan_out)
+        add_bias_activate(net.hidden if l < net.n_layers - 1 else net.output,
+                          a_out, <floating *> net.intercept[l], n, fan_out)
+        a_in = a_out
+
+
+cdef inline double xlogy(double x, double y) noexcept nogil:
+    """x * log(y), and 0 when x == 0 (scipy.special.xlogy)."""
+    return 0 if x == 0 else x * flog(y)
+
+
+cdef double weighted_data_loss(Network *net, floating *p, const Py_ssize_t *rows,
+                               int n) noexcept nogil:
+    """sum_i w_i loss_i over the batch, loss_i as in sklearn.neural_network._base.
+
+    Probabilities are clipped to [eps, 1 - eps] (eps of the dtype) before the log,
+    as scikit-learn's log_loss does; the squared loss is averaged over outputs.
+    """
+    cdef int i, j, m = net.units[net.n_layers]
+    cdef floating *y
+    cdef floating *p_row
+    cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef double q, yij, row_loss, total = 0
+    for i in range(n):
+        y = <floating *> net.Y + rows[i] * m
+        p_row = p + <Py_ssize_t> i * m
+        row_loss = 0
+        for j in range(m):
+            yij = y[j]
+            q = p_row[j]
+            if net.loss == SQUARED_ERROR:
+                row_loss += 0.5 * (yij - q) * (yij - q) / m
+            elif net.loss == POISSON:
+                row_loss += xlogy(yij, yij / q) - yij + q
+            else:
+                q = min(max(q, eps), 1 - eps)
+                row_loss -= xlogy(yij, q)
+                if net.loss == BINARY_LOG_LOSS:
+                    row_loss -= xlogy(1 - yij, 1 - q)
+        if net.sample_weight != NULL:
+            row_loss *= (<floating *> net.sample_weight)[rows[i]]
+        total += row_loss
+    return total
+
+
+cdef double squared_norm(Network *net, floating *proto) noexcept nogil:
+    """sum over layers of ||coef[l]||_F^2."""
+    cdef int l, size
+    cdef double total = 0
+    for l in range(net.n_layers):
+        size = net.units[l] * net.units[l + 1]
+        total += dot(size, <floating *> net.coef[l], 1, <floating *> net.coef[l], 1)
+    return total
+
+
+cdef void backward(Network *net, floating *x, const Py_ssize_t *rows, int n,
+                   double weight_sum) noexcept nogil:
+    """Gradients of the batch's data loss (without the L2 term) into *_grad.
+
+    The output delta is p - y for every canonical (activation, loss) pair used
+    here: softmax + log loss, logistic + binary log loss, identity + squared
+    error, exp + Poisson; then delta[l-1] = (delta[l] @ coef[l]') * f'(act[l]).
+    coef_grad[l] = act[l]' @ delta[l] / weight_sum,
+    intercept_grad[l] = column sums of delta[l] / weight_sum.
+    """
+    cdef int i, j, l, fan_in, fan_out, last = net.n_layers - 1
+    cdef int m = net.units[net.n_layers]
+    cdef floating *d = <floating *> net.delta[last]
+    cdef floating *p = <floating *> net.act[net.n_layers]
+    cdef floating *y
+    cdef floating *a
+    cdef floating *g
+    cdef floating w = 1
+    cdef floating scale = <floating> (1.0 / weight_sum)
+    for i in range(n):
+        y = <floating *> net.Y + rows[i] * m
+        if net.sample_weight != NULL:
+            w = (<floating *> net.sample_weight)[rows[i]]
+        for j in range(m):
+            d[<Py_ssize_t> i * m + j] = (p[<Py_ssize_t> i * m + j] - y[j]) * w
+
+    for l in range(last, -1, -1):
+        fan_in = net.units[l]
+        fan_out = net.units[l + 1]
+        d = <floating *> net.delta[l]
+        a = x if l == 0 else <floating *> net.act[l]
+        gemm(c'T', c'N', fan_in, fan_out, n, scale, a, fan_in, d, fan_out,
+             0, <floating *> net.coef_grad[l], fan_out)
+        g = <floating *> net.intercept_grad[l]
+        for j in range(fan_out):
+            g[j] = 0
+        for i in range(n):
+            for j in range(fan_out):
+                g[j] += d[<Py_ssize_t> i * fan_out + j]
+        for j in range(fan_out):
+            g[j] *= scale
+        if l > 0:
+            gemm(c'N', c'T', n, fan_in, fan_out, 1, d, fan_out,
+                 <floating *> net.coef[l], fan_out, 0, <floating *> net.delta[l - 1], fan_in)
+            d = <floating *> net.delta[l - 1]
+            for i in range(n):
+                for j in range(fan_in):
+                    d[<Py_ssize_t> i * fan_in + j] *= activation_derivative(
+                        net.hidden, a[<Py_ssize_t> i * fan_in + j])
+
+
+cdef double sgd_step(floating *w, const floating *grad, floating *velocity,
+                     Py_ssize_t size, floating l2, floating lr, floating mu,
+                     bint nesterov) noexcept nogil:
+    """SGDOptimizer._get_updates: v <- mu v - lr g; w += (mu v - lr g) if nesterov
+    else v, with g = grad + l2 w. Returns ||w||^2 after the step."""
+    cdef Py_ssize_t i
+    cdef floating g, v
+    cdef double total = 0
+    for i in range(size):
+        g = grad[i] + l2 * w[i]
+        v = mu * velocity[i] - lr * g
+        velocity[i] = v
+        w[i] += mu * v - lr * g if nesterov else v
+        total += w[i] * w[i]
+    return total
+
+
+cdef double adam_step(floating *w, const floating *grad, floating *m, floating *v,
+                      Py_ssize_t size, floating l2, floating lr_t, floating beta_1,
+                      floating beta_2, floating epsilon) noexcept nogil:
+    """AdamOptimizer._get_updates (Kingma & Ba, Algorithm 1, with the bias
+    corrections folded into lr_t): m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2,
+    w -= lr_t m / (sqrt(v) + eps), with g = grad + l2 w. Returns ||w||^2 after."""
+    cdef Py_ssize_t i
+    cdef floating g
+    cdef double total = 0
+    for i in range(size):
+        g = grad[i] + l2 * w[i]
+        m[i] = beta_1 * m[i] + (1 - beta_1) * g
+        v[i] = beta_2 * v[i] + (1 - beta_2) * g * g
+        w[i] -= lr_t * m[i] / (fsqrt(v[i]) + epsilon)
+        total += w[i] * w[i]
+    return total
+
+
+cdef double update(Network *net, floating *proto, double weight_sum) noexcept nogil:
+    """One solver step on every parameter; returns sum_l ||coef[l]||^2 after it.
+
+    The L2 penalty 0.5 alpha ||W||^2 / weight_sum contributes alpha W / weight_sum
+    to the coefficients' gradient (intercepts are not penalised).
+    """
+    cdef int l, fan_in, fan_out
+    cdef double norm = 0, lr = net.learning_rate
+    cdef floating l2 = <floating> (net.alpha / weight_sum)
+    if net.solver == ADAM:
+        net.t += 1
+        lr = adam_learning_rate(net.learning_rate, net.beta_1, net.beta_2, net.t)
+    for l in range(net.n_layers):
+        fan_in = net.units[l]
+        fan_out = net.units[l + 1]
+        if net.solver == SGD:
+            norm += sgd_step(<floating *> net.coef[l], <floating *> net.coef_grad[l],
+                             <floating *> net.coef_state1[l], <Py_ssize_t> fan_in * fan_out,
+                             l2, <floating> net.learning_rate, <floating> net.momentum,
+                             net.nesterov)
+            sgd_step(<floating *> net.intercept[l], <floating *> net.intercept_grad[l],
+                     <floating *> net.intercept_state1[l], fan_out,
+                     0, <floating> net.learning_rate, <floating> net.momentum, net.nesterov)
+        else:
+            norm += adam_step(<floating *> net.coef[l], <floating *> net.coef_grad[l],
+                              <floating *> net.coef_state1[l], <floating *> net.coef_state2[l],
+                              <Py_ssize_t> fan_in * fan_out, l2, <floating> lr,
+                              <floating> net.beta_1, <floating> net.beta_2,
+                              <floating> net.epsilon)
+            adam_step(<floating *> net.intercept[l], <floating *> net.intercept_grad[l],
+                      <floating *> net.intercept_state1[l], <floating *> net.intercept_state2[l],
+                      fan_out, 0, <floating> lr, <floating> net.beta_1,
+                      <floating> net.beta_2, <floating> net.epsilon)
+    return norm
+
+
+cdef inline double adam_learning_rate(double lr_init, double beta_1, double beta_2,
+                                      long long t) noexcept nogil:
+    """lr_init * sqrt(1 - beta_2^t) / (1 - beta_1^t): Adam's bias-corrected step."""
+    return lr_init * sqrt(1 - pow(beta_2, <double> t)) / (1 - pow(beta_1, <double> t))
+
+
+cdef floating *batch_input(Network *net, floating *X, Py_ssize_t start, int n) noexcept nogil:
+    """The batch's rows of X: gathered into act[0] in `order`, or X's own rows."""
+    cdef int i, k = net.units[0]
+    cdef floating *dst = <floating *> net.act[0]
+    if not net.gather:
+        return X + start * k
+    for i in range(n):
+        memcpy(dst + <Py_ssize_t> i * k, X + net.order[start + i] * k, k * sizeof(floating))
+    return dst
+
+
+cdef double batch_weight_sum(Network *net, floating *proto, const Py_ssize_t *rows,
+                             int n) noexcept nogil:
+    cdef int i
+    cdef double total = 0
+    if net.sample_weight == NULL:
+        return n
+    for i in range(n):
+        total += (<floating *> net.sample_weight)[rows[i]]
+    return total
+
+
+cdef double batch_loss_gradient(Network *net, floating *X, Py_ssize_t start, int n,
+                                double coef_norm, double *weight_sum) noexcept nogil:
+    """Forward and backward pass on samples order[start:start + n].
+
+    Returns the batch loss (weighted mean data loss + 0.5 alpha ||W||^2 / sum w,
+    as BaseMultilayerPerceptron._backprop) and leaves the data-loss gradients in
+    coef_grad / intercept_grad.
+    """
+    cdef const Py_ssize_t *rows = net.order + start
+    cdef floating *x = batch_input(net, X, start, n)
+    weight_sum[0] = batch_weight_sum(net, X, rows, n)
+    forward(net, x, n)
+    cdef double loss = (weighted_data_loss(net, <floating *> net.act[net.n_layers], rows, n)
+                        + 0.5 * net.alpha * coef_norm) / weight_sum[0]
+    backward(net, x, rows, n, weight_sum[0])
+    return loss
+
+
+cdef double run_batches(Network *net, floating *X, Py_ssize_t start, Py_ssize_t stop,
+                        int batch_size) noexcept nogil:
+    """Train on the batches starting at start, start + batch_size, ... < stop.
+
+    Returns sum over batches of batch loss * batch length (scikit-learn's
+    accumulated_loss). ||W||^2 for the L2 term comes from the previous update.
+    """
+    cdef int n
+    cdef double weight_sum, total = 0
+    cdef double coef_norm = squared_norm(net, X)
+    while start < stop:
+        n = <int> min(<Py_ssize_t> batch_size, net.n_samples - start)
+        total += n * batch_loss_gradient(net, X, start, n, coef_norm, &weight_sum)
+        coef_norm = update(net, X, weight_sum)
+        start += n
+    return total
+
+
+# ---------------------------------------------------------------------------
+# Python-facing trainer: validates and borrows the arrays once per fit
+# ---------------------------------------------------------------------------
+
+cdef void *borrow(object array, tuple shape, object dtype, str name) except NULL:
+    """The data pointer of a writeable C-contiguous `dtype` array of `shape`."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
+    if array.dtype != dtype or array.shape != shape:
+        raise ValueError(f"{name} must be a {dtype} array of shape {shape}, "
+                         f"got {array.dtype} {array.shape}")
+    if not array.flags.c_contiguous or not array.flags.writeable:
+        raise ValueError(f"{name} must be C-contiguous and writeable")
+    return <void *> <size_t> array.ctypes.data
+
+
+cdef class Trainer:
+    """Minibatch SGD / Adam on an MLP whose parameters live in NumPy arrays.
+
+    Parameters are updated in place: ``coefs[l]`` (units[l] x units[l+1]),
+    ``intercepts[l]``, and the optimizer state ``state1`` (SGD velocities or Adam
+    first moments) and ``state2`` (Adam second moments, or None), each a list
+    ordered as ``coefs + intercepts`` like scikit-learn's optimizers. X (n x
+    units[0]), Y (n x units[-1]) and sample_weight (n, or None) are read only.
+    """
+    cdef Network net
+    cdef readonly object dtype
+    cdef readonly int batch_size
+    cdef readonly list coef_grads, intercept_grads
+    cdef list _keep_alive
+    cdef Py_ssize_t[::1] _order
+
+    def __cinit__(self):
+        self.net.units = NULL
+        self.net.coef = NULL
+
+    def __init__(self, list coefs, list intercepts, X, Y, sample_weight, *,
+                 str hidden_activation, str output_activation, str loss, str solver,
+                 int batch_size, bint shuffle, double alpha, double learning_rate,
+                 double momentum=0.9, bint nesterov=True, double beta_1=0.9,
+                 double beta_2=0.999, double epsilon=1e-8, long long t=0,
+                 list state1=None, list state2=None):
+        cdef int l, n_layers = len(coefs)
+        cdef Network *net = &self.net
+        if n_layers < 1 or len(intercepts) != n_layers:
+            raise ValueError("coefs and intercepts must be two lists of the same length >= 1")
+        dtype = np.asarray(coefs[0]).dtype
+        if dtype != np.float32 and dtype != np.float64:
+            raise TypeError(f"coefs must be float32 or float64, got {dtype}")
+        if hidden_activation not in ("identity", "logistic", "tanh", "relu"):
+            raise ValueError(f"unknown hidden_activation {hidden_activation!r}")
+        if solver not in ("sgd", "adam"):
+            raise ValueError(f"solver must be 'sgd' or 'adam', got {solver!r}")
+        units = [np.shape(c)[0] for c in coefs] + [np.shape(coefs[n_layers - 1])[1]]
+        n_samples = np.shape(X)[0]
+        if batch_size < 1 or n_samples < 1:
+            raise ValueError("need batch_size >= 1 and at least one sample")
+        batch_size = min(batch_size, n_samples)
+        if max(units) * <double> batch_size > BLAS_INT_MAX or max(
+                units[l] * <double> units[l + 1] for l in range(n_layers)) > BLAS_INT_MAX:
+            raise ValueError("layer sizes too large for the 32-bit BLAS integer")
+        state_count = 2 if solver == "adam" else 1
+        states = [state1, state2][:state_count]
+        if any(s is None or len(s) != 2 * n_layers for s in states):
+            raise ValueError(f"solver {solver!r} needs {state_count} optimizer state "
+                             f"list(s) of length {2 * n_layers}")
+
+        self.dtype = dtype
+        self.batch_size = batch_size
+        self._order = np.arange(n_samples, dtype=np.intp)
+        self._keep_alive = [coefs, intercepts, X, Y, sample_weight, state1, state2]
+        self.coef_grads = [np.zeros((units[l], units[l + 1]), dtype) for l in range(n_layers)]
+        self.intercept_grads = [np.zeros(units[l + 1], dtype) for l in range(n_layers)]
+        activations = [np.zeros((batch_size, u), dtype) for u in units]
+        deltas = [np.zeros((batch_size, u), dtype) for u in units[1:]]
+        self._keep_alive += [activations, deltas]
+
+        net.n_layers = n_layers
+        net.units = <int *> calloc(n_layers + 1, sizeof(int))
+        # 12 tables of per-layer pointers in one block (act has n_layers + 1).
+        net.coef = <void **> calloc(12 * (n_layers + 1), sizeof(void *))
+        if net.units == NULL or net.coef == NULL:
+            raise MemoryError()
+        for l in range(n_layers + 1):
+            net.units[l] = units[l]
+        net.intercept = net.coef + (n_layers + 1)
+        net.coef_grad = net.coef + 2 * (n_layers + 1)
+        net.intercept_grad = net.coef + 3 * (n_layers + 1)
+        net.coef_state1 = net.coef + 4 * (n_layers + 1)
+        net.coef_state2 = net.coef + 5 * (n_layers + 1)
+        net.intercept_state1 = net.coef + 6 * (n_layers + 1)
+        net.intercept_state2 = net.coef + 7 * (n_layers + 1)
+        net.act = net.coef + 8 * (n_layers + 1)
+        net.delta = net.coef + 9 * (n_layers + 1)
+
+        for l in range(n_layers):
+            shape, bias_shape = (units[l], units[l + 1]), (units[l + 1],)
+            net.coef[l] = borrow(coefs[l], shape, dtype, f"coefs[{l}]")
+            net.intercept[l] = borrow(intercepts[l], bias_shape, dtype, f"intercepts[{l}]")
+            net.coef_grad[l] = borrow(self.coef_grads[l], shape, dtype, "coef_grads")
+            net.intercept_grad[l] = borrow(self.intercept_grads[l], bias_shape, dtype,
+                                           "intercept_grads")
+            net.coef_state1[l] = borrow(state1[l], shape, dtype, f"state1[{l}]")
+            net.intercept_state1[l] = borrow(state1[n_layers + l], bias_shape, dtype,
+                                             f"state1[{n_layers + l}]")
+            if solver == "adam":
+                net.coef_state2[l] = borrow(state2[l], shape, dtype, f"state2[{l}]")
+                net.intercept_state2[l] = borrow(state2[n_layers + l], bias_shape, dtype,
+                                                 f"state2[{n_layers + l}]")
+            net.delta[l] = borrow(deltas[l], (batch_size, units[l + 1]), dtype, "delta")
+        for l in range(n_layers + 1):
+            net.act[l] = borrow(activations[l], (batch_size, units[l]), dtype, "activation")
+
+        net.n_samples = n_samples
+        net.X = borrow(X, (n_samples, units[0]), dtype, "X")
+        net.Y = borrow(Y, (n_samples, units[n_layers]), dtype, "Y")
+        net.sample_weight = NULL
+        if sample_weight is not None:
+            net.sample_weight = borrow(sample_weight, (n_samples,), dtype, "sample_weight")
+        net.order = &self._order[0]
+        net.gather = shuffle
+        net.hidden = ACTIVATIONS[hidden_activation]
+        net.output = ACTIVATIONS[output_activation]
+        net.loss = LOSSES[loss]
+        net.solver = ADAM if solver == "adam" else SGD
+        net.alpha = alpha
+        net.learning_rate = learning_rate
+        net.momentum = momentum
+        net.nesterov = nesterov
+        net.beta_1 = beta_1
+        net.beta_2 = beta_2
+        net.epsilon = epsilon
+        net.t = t
+
+    def __dealloc__(self):
+        free(self.net.units)
+        free(self.net.coef)
+
+    @property
+    def t(self):
+        """Adam's step count (number of updates so far)."""
+        return self.net.t
+
+    @property
+    def learning_rate(self):
+        """The step size of the last update: SGD's rate, Adam's bias-corrected rate."""
+        if self.net.solver == ADAM and self.net.t > 0:
+            return adam_learning_rate(self.net.learning_rate, self.net.beta_1,
+                                      self.net.beta_2, self.net.t)
+        return self.net.learning_rate
+
+    def set_learning_rate(self, double learning_rate):
+        """SGD's current rate (schedules change it between epochs); Adam's initial rate."""
+        self.net.learning_rate = learning_rate
+
+    @property
+    def order(self):
+        """The sample order of the current epoch (a copy)."""
+        return np.asarray(self._order).copy()
+
+    def shuffle(self, bit_generator):
+        """Shuffle the sample order with a numpy.random.BitGenerator's bitgen_t."""
+        cdef bitgen_t *rng = <bitgen_t *> PyCapsule_GetPointer(
+            bit_generator.capsule, "BitGenerator")
+        cdef Py_ssize_t n = self.net.n_samples
+        with bit_generator.lock, nogil:
+            shuffle_indices(rng, self.net.order, n)
+
+    def run_epoch(self):
+        """One pass over the samples in the current order; returns the mean batch
+        loss weighted by batch length (scikit-learn's ``loss_``).
+
+        Runs in nogil chunks of about CHUNK_FLOPS; between chunks pending signals
+        are handled, so Ctrl-C raises KeyboardInterrupt at a batch boundary with
+        every completed batch's update kept.
+        """
+        cdef Network *net = &self.net
+        cdef Py_ssize_t start = 0, stop, n = net.n_samples
+        cdef int batch_size = self.batch_size
+        cdef double total = 0
+        cdef double flops = 0
+        cdef int l
+        cdef bint is_float = self.dtype == np.float32
+        for l in range(net.n_layers):
+            flops += 6.0 * batch_size * net.units[l] * net.units[l + 1]
+        cdef Py_ssize_t chunk = batch_size * max(1, <Py_ssize_t> (CHUNK_FLOPS / flops))
+        while start < n:
+            stop = min(n, start + chunk)
+            with nogil:
+                if is_float:
+                    total += run_batches(net, <float *> net.X, start, stop, batch_size)
+                else:
+                    total += run_batches(net, <double *> net.X, start, stop, batch_size)
+            PyErr_CheckSignals()
+            start = stop
+        return total / n
+
+    def loss_gradient(self):
+        """Loss of the first batch in the current order, with its full gradient.
+
+        Returns (loss, coef_grads, intercept_grads): the exact quantities the
+        training step uses, the L2 term alpha W / sum(w) included. For tests.
+        """
+        cdef Network *net = &self.net
+        cdef double weight_sum, loss
+        cdef int n = self.batch_size
+        if self.dtype == np.float32:
+            loss = batch_loss_gradient(net, <float *> net.X, 0, n,
+                                       squared_norm(net, <float *> net.X), &weight_sum)
+        else:
+            loss = batch_loss_gradient(net, <double *> net.X, 0, n,
+                                       squared_norm(net, <double *> net.X), &weight_sum)
+        coefs = self._keep_alive[0]
+        coef_grads = [g + (net.alpha / weight_sum) * w
+                      for g, w in zip(self.coef_grads, coefs)]
+        return loss, coef_grads, [g.copy() for g in self.intercept_grads]
