@@ -60,13 +60,13 @@ class _CythonEpochs:
             return self.coefs_[0].dtype      # warm start / partial_fit: the model's
         if self.dtype is None:
             return None
+        message = f"dtype must be None, numpy.float32 or numpy.float64, got {self.dtype!r}"
         try:
             dtype = np.dtype(self.dtype)
         except TypeError:
-            dtype = None
+            raise ValueError(message) from None
         if dtype not in _SUPPORTED_DTYPES:
-            raise ValueError(f"dtype must be None, numpy.float32 or numpy.float64, "
-                             f"got {self.dtype!r}")
+            raise ValueError(message)
         return dtype
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
