@@ -376,15 +376,19 @@ cdef double run_batches(Network *net, floating *X, Py_ssize_t start, Py_ssize_t 
 # Python-facing trainer: validates and borrows the arrays once per fit
 # ---------------------------------------------------------------------------
 
-cdef void *borrow(object array, tuple shape, object dtype, str name) except NULL:
-    """The data pointer of a writeable C-contiguous `dtype` array of `shape`."""
+cdef void *borrow(object array, tuple shape, object dtype, str name,
+                  bint writeable=True) except NULL:
+    """The data pointer of a C-contiguous `dtype` array of `shape`, which must be
+    writeable unless the loop only reads it (writeable=False)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
     if array.dtype != dtype or array.shape != shape:
         raise ValueError(f"{name} must be a {dtype} array of shape {shape}, "
                          f"got {array.dtype} {array.shape}")
-    if not array.flags.c_contiguous or not array.flags.writeable:
-        raise ValueError(f"{name} must be C-contiguous and writeable")
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if writeable and not array.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
     return <void *> <size_t> array.ctypes.data
 
 
@@ -486,11 +490,12 @@ cdef class Trainer:
             net.act[l] = borrow(activations[l], (batch_size, units[l]), dtype, "activation")
 
         net.n_samples = n_samples
-        net.X = borrow(X, (n_samples, units[0]), dtype, "X")
-        net.Y = borrow(Y, (n_samples, units[n_layers]), dtype, "Y")
+        net.X = borrow(X, (n_samples, units[0]), dtype, "X", False)
+        net.Y = borrow(Y, (n_samples, units[n_layers]), dtype, "Y", False)
         net.sample_weight = NULL
         if sample_weight is not None:
-            net.sample_weight = borrow(sample_weight, (n_samples,), dtype, "sample_weight")
+            net.sample_weight = borrow(sample_weight, (n_samples,), dtype,
+                                       "sample_weight", False)
         net.order = &self._order[0]
         net.gather = shuffle
         net.hidden = ACTIVATIONS[hidden_activation]
