@@ -1,4 +1,5 @@
 # cython: language_level=3
+# distutils: extra_compile_args = -O3 -fno-math-errno
 """The multi-layer perceptron's training loop, kept in nogil Cython.
 
 A :class:`Trainer` is built once per ``fit`` around the estimator's own arrays
@@ -12,6 +13,12 @@ update with the L2 penalty folded in. The math is scikit-learn's
 ``_stochastic_optimizers.py``), so the estimator's Python-side bookkeeping is
 scikit-learn's too.
 
+Two things keep the elementwise passes vectorised: tanh is NumPy's own SIMD
+loop (the ``np.tanh`` ufunc's inner loop, pure C, called without the GIL),
+because libm's scalar tanh costs more than the gemm around it; and the module is
+compiled with ``-fno-math-errno`` (sqrt need not set errno, so Adam's update
+vectorises; results are unchanged and no process-wide FP state is touched).
+
 Layout: a layer's weights are ``fan_in x fan_out`` row-major, so the forward
 product ``A (batch x fan_in) @ W`` is a plain NN gemm, the hottest one.
 """
@@ -22,6 +29,7 @@ from libc.math cimport pow, sqrt
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 from numpy.random cimport bitgen_t
+cimport numpy as cnp
 
 import numpy as np
 
@@ -51,6 +59,42 @@ cdef enum Solver:
 # honoured promptly at a batch boundary while Python stays out of the loop.
 cdef double CHUNK_FLOPS = 1e9
 cdef int BLAS_INT_MAX = 2147483647
+cdef enum:
+    # Parameters are updated in blocks of this many elements (16 KiB of float32).
+    UPDATE_BLOCK = 4096
+
+
+ctypedef void (*ufunc_loop)(char **args, cnp.npy_intp *dimensions, cnp.npy_intp *steps,
+                            void *data) noexcept nogil
+
+cdef struct UnaryLoop:
+    ufunc_loop function
+    void *data
+
+
+cdef UnaryLoop find_unary_loop(cnp.ufunc ufunc, char typenum) except *:
+    """The inner loop a unary ufunc runs for `typenum` -> `typenum` arrays."""
+    cdef int i
+    for i in range(ufunc.ntypes):
+        if ufunc.types[2 * i] == typenum and ufunc.types[2 * i + 1] == typenum:
+            # NumPy's float and double math loops are plain C: safe without the GIL.
+            return UnaryLoop(<ufunc_loop> ufunc.functions[i], ufunc.data[i])
+    raise RuntimeError(f"no {typenum} loop in {ufunc}")
+
+
+cdef UnaryLoop TANH_FLOAT = find_unary_loop(np.tanh, cnp.NPY_FLOAT)
+cdef UnaryLoop TANH_DOUBLE = find_unary_loop(np.tanh, cnp.NPY_DOUBLE)
+
+
+cdef void tanh_inplace(floating *x, Py_ssize_t n) noexcept nogil:
+    """x <- tanh(x) by NumPy's (SIMD) float or double loop, as np.tanh(x, out=x)."""
+    cdef char *args[2]
+    cdef cnp.npy_intp steps[2]
+    cdef cnp.npy_intp count = n
+    cdef UnaryLoop loop = TANH_FLOAT if floating is float else TANH_DOUBLE
+    args[0] = args[1] = <char *> x
+    steps[0] = steps[1] = sizeof(floating)
+    loop.function(args, &count, steps, loop.data)
 
 
 cdef struct Network:
@@ -116,9 +160,14 @@ cdef void add_bias_activate(int kind, floating *a, const floating *bias,
         elif kind == EXP:
             for j in range(m):
                 row[j] = fexp(row[j] + bias[j])
+        elif kind == TANH:
+            for j in range(m):
+                row[j] += bias[j]
         else:
             for j in range(m):
                 row[j] = activate(kind, row[j] + bias[j])
+    if kind == TANH:
+        tanh_inplace(a, <Py_ssize_t> n * m)
 
 
 cdef void forward(Network *net, floating *x, int n) noexcept nogil:
@@ -237,39 +286,56 @@ cdef void backward(Network *net, floating *x, const Py_ssize_t *rows, int n,
                         net.hidden, a[<Py_ssize_t> i * fan_in + j])
 
 
-cdef double sgd_step(floating *w, const floating *grad, floating *velocity,
-                     Py_ssize_t size, floating l2, floating lr, floating mu,
-                     bint nesterov) noexcept nogil:
+cdef void sgd_step(floating *w, const floating *grad, floating *velocity,
+                   Py_ssize_t size, floating l2, floating lr, floating mu,
+                   bint nesterov) noexcept nogil:
     """SGDOptimizer._get_updates: v <- mu v - lr g; w += (mu v - lr g) if nesterov
-    else v, with g = grad + l2 w. Returns ||w||^2 after the step."""
+    else v, with g = grad + l2 w."""
     cdef Py_ssize_t i
     cdef floating g, v
-    cdef double total = 0
     for i in range(size):
         g = grad[i] + l2 * w[i]
         v = mu * velocity[i] - lr * g
         velocity[i] = v
         w[i] += mu * v - lr * g if nesterov else v
-        total += w[i] * w[i]
-    return total
 
 
-cdef double adam_step(floating *w, const floating *grad, floating *m, floating *v,
-                      Py_ssize_t size, floating l2, floating lr_t, floating beta_1,
-                      floating beta_2, floating epsilon) noexcept nogil:
+cdef void adam_step(floating *w, const floating *grad, floating *m, floating *v,
+                    Py_ssize_t size, floating l2, floating lr_t, floating beta_1,
+                    floating beta_2, floating epsilon) noexcept nogil:
     """AdamOptimizer._get_updates (Kingma & Ba, Algorithm 1, with the bias
     corrections folded into lr_t): m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2,
-    w -= lr_t m / (sqrt(v) + eps), with g = grad + l2 w. Returns ||w||^2 after."""
+    w -= lr_t m / (sqrt(v) + eps), with g = grad + l2 w."""
     cdef Py_ssize_t i
     cdef floating g
-    cdef double total = 0
     for i in range(size):
         g = grad[i] + l2 * w[i]
         m[i] = beta_1 * m[i] + (1 - beta_1) * g
         v[i] = beta_2 * v[i] + (1 - beta_2) * g * g
         w[i] -= lr_t * m[i] / (fsqrt(v[i]) + epsilon)
-        total += w[i] * w[i]
-    return total
+
+
+cdef double step(Network *net, floating *w, const floating *grad, floating *state1,
+                 floating *state2, Py_ssize_t size, floating l2, floating lr) noexcept nogil:
+    """The solver's step on one parameter array; returns ||w||^2 after it.
+
+    Works in blocks small enough to stay in L1, taking each block's squared norm
+    (BLAS dot) right after updating it: the norm comes almost free and the update
+    loops stay free of a serial reduction, so they vectorise.
+    """
+    cdef Py_ssize_t start = 0, n
+    cdef double norm = 0
+    while start < size:
+        n = min(<Py_ssize_t> UPDATE_BLOCK, size - start)
+        if net.solver == SGD:
+            sgd_step(w + start, grad + start, state1 + start, n, l2, lr,
+                     <floating> net.momentum, net.nesterov)
+        else:
+            adam_step(w + start, grad + start, state1 + start, state2 + start, n, l2, lr,
+                      <floating> net.beta_1, <floating> net.beta_2, <floating> net.epsilon)
+        norm += dot(<int> n, w + start, 1, w + start, 1)
+        start += n
+    return norm
 
 
 cdef double update(Network *net, floating *proto, double weight_sum) noexcept nogil:
@@ -287,24 +353,12 @@ cdef double update(Network *net, floating *proto, double weight_sum) noexcept no
     for l in range(net.n_layers):
         fan_in = net.units[l]
         fan_out = net.units[l + 1]
-        if net.solver == SGD:
-            norm += sgd_step(<floating *> net.coef[l], <floating *> net.coef_grad[l],
-                             <floating *> net.coef_state1[l], <Py_ssize_t> fan_in * fan_out,
-                             l2, <floating> net.learning_rate, <floating> net.momentum,
-                             net.nesterov)
-            sgd_step(<floating *> net.intercept[l], <floating *> net.intercept_grad[l],
-                     <floating *> net.intercept_state1[l], fan_out,
-                     0, <floating> net.learning_rate, <floating> net.momentum, net.nesterov)
-        else:
-            norm += adam_step(<floating *> net.coef[l], <floating *> net.coef_grad[l],
-                              <floating *> net.coef_state1[l], <floating *> net.coef_state2[l],
-                              <Py_ssize_t> fan_in * fan_out, l2, <floating> lr,
-                              <floating> net.beta_1, <floating> net.beta_2,
-                              <floating> net.epsilon)
-            adam_step(<floating *> net.intercept[l], <floating *> net.intercept_grad[l],
-                      <floating *> net.intercept_state1[l], <floating *> net.intercept_state2[l],
-                      fan_out, 0, <floating> lr, <floating> net.beta_1,
-                      <floating> net.beta_2, <floating> net.epsilon)
+        norm += step(net, <floating *> net.coef[l], <floating *> net.coef_grad[l],
+                     <floating *> net.coef_state1[l], <floating *> net.coef_state2[l],
+                     <Py_ssize_t> fan_in * fan_out, l2, <floating> lr)
+        step(net, <floating *> net.intercept[l], <floating *> net.intercept_grad[l],
+             <floating *> net.intercept_state1[l], <floating *> net.intercept_state2[l],
+             fan_out, 0, <floating> lr)
     return norm
 
 
