@@ -308,10 +308,11 @@ cdef void adam_step(floating *w, const floating *grad, floating *m, floating *v,
     w -= lr_t m / (sqrt(v) + eps), with g = grad + l2 w."""
     cdef Py_ssize_t i
     cdef floating g
+    cdef floating one_minus_beta_1 = 1 - beta_1, one_minus_beta_2 = 1 - beta_2
     for i in range(size):
         g = grad[i] + l2 * w[i]
-        m[i] = beta_1 * m[i] + (1 - beta_1) * g
-        v[i] = beta_2 * v[i] + (1 - beta_2) * g * g
+        m[i] = beta_1 * m[i] + one_minus_beta_1 * g
+        v[i] = beta_2 * v[i] + one_minus_beta_2 * g * g
         w[i] -= lr_t * m[i] / (fsqrt(v[i]) + epsilon)
 
 

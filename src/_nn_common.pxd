@@ -89,13 +89,14 @@ cdef inline floating activate(int kind, floating z) noexcept nogil:
 
 cdef inline floating activation_derivative(int kind, floating a) noexcept nogil:
     """f'(z) written in terms of the unit's output a = f(z), as scikit-learn does."""
+    cdef floating one = 1      # a typed 1: a literal would promote floats to double
     if kind == RELU:
-        return 1 if a != 0 else 0
+        return one if a != 0 else 0
     if kind == TANH:
-        return 1 - a * a
+        return one - a * a
     if kind == LOGISTIC:
-        return a * (1 - a)
-    return 1
+        return a * (one - a)
+    return one
 
 
 cdef inline void shuffle_indices(bitgen_t *rng, Py_ssize_t *idx, Py_ssize_t n) noexcept nogil:
