@@ -4,6 +4,15 @@ A drop-in faster ``dot`` and the BLAS routines people reach for next, for float3
 and float64 NumPy arrays, plus neural-network training loops kept in nogil Cython
 (``fastblas.nn``).
 """
+try:
+    from fastblas import _blas  # noqa: F401  (compiled; absent from a source checkout)
+except ImportError as exc:  # pragma: no cover - depends on how fastblas was started
+    raise ImportError(
+        "fastblas's compiled modules are missing: this looks like the source tree "
+        f"({__path__[0]}). Install it (pip install .) and run from another directory, "
+        "or build in place: python setup.py build_ext --inplace"
+    ) from exc
+
 from fastblas._blas import (
     asum,
     axpy,
@@ -28,7 +37,7 @@ __all__ = [
 ]
 
 
-def get_include():
+def get_include() -> str:
     """Directory holding fastblas's .pxd files, for ``cythonize(include_path=...)``.
 
     ``from fastblas.cyblas cimport gemm`` needs the directory *containing* the

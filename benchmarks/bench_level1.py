@@ -1,0 +1,171 @@
+"""Level-1 BLAS: fastblas against NumPy and SciPy's own Python BLAS wrappers.
+
+For each operation, dtype and length n, the ns per call of
+
+    dot   fb.dot(x, y)       np.dot(x, y)             scipy.linalg.blas.sdot/ddot(x, y)
+    axpy  fb.axpy(a, x, y)   y += a * x               scipy.linalg.blas.saxpy/daxpy(x, y, a=a)
+    nrm2  fb.nrm2(x)         np.linalg.norm(x)        scipy.linalg.blas.snrm2/dnrm2(x)
+    scal  fb.scal(a, x)      x *= a                   scipy.linalg.blas.sscal/dscal(a, x)
+
+and the speed-up of fastblas (other contender's time / fastblas's time), the three
+contenders timed interleaved in one process (medians; see ``_timing``). Each is
+measured with the BLAS capped at 1 thread and, for the lengths where OpenBLAS may
+use threads, at 2 threads (threadpoolctl; without it, the BLAS default).
+
+Run:  python -m fastblas.benchmarks.bench_level1 [--quick] [--plot speedup.png]
+      (from a source checkout with an in-place build: python -m benchmarks.bench_level1)
+"""
+import argparse
+
+import numpy as np
+import scipy.linalg.blas
+
+import fastblas as fb
+
+if __package__:
+    from . import _timing
+else:  # run as a file: this folder is sys.path[0]
+    import _timing
+
+DEFAULTS = dict(sizes=[8, 32, 128, 1024, 65536, 2**20], dtypes=["float32", "float64"],
+                repeat=7, threads=[1, 2], target=0.015)
+QUICK = dict(sizes=[32, 1024, 2**20], dtypes=["float32"], repeat=3, threads=[1],
+             target=0.005)
+
+# OpenBLAS runs level-1 calls on one thread below about 10000 elements: shorter
+# vectors are measured at the first thread count only.
+MULTI_THREAD_MIN_N = 10000
+
+# The statements timed. Their names are bound by `_namespace` to plain (local)
+# names, so that no contender pays a module attribute lookup (`np.dot`) per call.
+# axpy adds 0.5*x to y on every call and scal multiplies x by 1 + 2**-20 (not 1,
+# which a BLAS may skip), so millions of calls leave the data finite and normal.
+OPERATIONS = {
+    "dot": {"fastblas": "fb_dot(x, y)", "numpy": "np_dot(x, y)", "scipy": "sp_dot(x, y)"},
+    "axpy": {"fastblas": "fb_axpy(a, x, y)", "numpy": "y += a * x",
+             "scipy": "sp_axpy(x, y, a=a)"},
+    "nrm2": {"fastblas": "fb_nrm2(x)", "numpy": "norm(x)", "scipy": "sp_nrm2(x)"},
+    "scal": {"fastblas": "fb_scal(s, x)", "numpy": "x *= s", "scipy": "sp_scal(s, x)"},
+}
+LEGEND = [
+    "dot:  numpy = np.dot(x, y)          scipy = scipy.linalg.blas.sdot/ddot(x, y)",
+    "axpy: numpy = y += a * x            scipy = scipy.linalg.blas.saxpy/daxpy(x, y, a=a)",
+    "nrm2: numpy = np.linalg.norm(x)     scipy = scipy.linalg.blas.snrm2/dnrm2(x)",
+    "scal: numpy = x *= a                scipy = scipy.linalg.blas.sscal/dscal(a, x)",
+]
+CONTENDERS = ["fastblas", "numpy", "scipy"]
+OTHERS = CONTENDERS[1:]
+
+
+def _namespace(dtype, n, rng):
+    """Fresh operands and the functions under test, bound to plain names."""
+    prefix = "s" if dtype == np.float32 else "d"
+    return {
+        "x": rng.random(n, dtype=dtype), "y": rng.random(n, dtype=dtype),
+        "a": 0.5, "s": 1.0 + 2.0**-20,
+        "fb_dot": fb.dot, "fb_axpy": fb.axpy, "fb_nrm2": fb.nrm2, "fb_scal": fb.scal,
+        "np_dot": np.dot, "norm": np.linalg.norm,
+        **{f"sp_{op}": getattr(scipy.linalg.blas, prefix + op) for op in OPERATIONS},
+    }
+
+
+def run(sizes, dtypes, repeat, threads, target, seed=0):
+    """Time every operation; returns one dict per (op, dtype, n, threads) with ns per call."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for position, (label, limit) in enumerate(_timing.blas_thread_limits(threads)):
+        with limit():
+            for dtype in map(np.dtype, dtypes):
+                for n in sizes:
+                    if position > 0 and n < MULTI_THREAD_MIN_N:
+                        continue
+                    for op, statements in OPERATIONS.items():
+                        seconds = _timing.time_interleaved(
+                            statements, _namespace(dtype, n, rng), repeat, target)
+                        results.append(dict(op=op, dtype=dtype.name, n=n, threads=label,
+                                            ns={k: 1e9 * v for k, v in seconds.items()}))
+    results.sort(key=lambda r: (list(OPERATIONS).index(r["op"]), r["dtype"], r["n"],
+                                r["threads"]))
+    return results
+
+
+def _format_ns(ns):
+    return f"{ns:,.0f}" if ns >= 1000 else f"{ns:.1f}"
+
+
+def format_results(results, markdown=False):
+    headers = (["op", "dtype", "n", "threads"] + [f"{c} ns" for c in CONTENDERS]
+               + [f"vs {c}" for c in OTHERS])
+    rows = [[r["op"], r["dtype"], str(r["n"]), r["threads"]]
+            + [_format_ns(r["ns"][c]) for c in CONTENDERS]
+            + [f"{r['ns'][c] / r['ns']['fastblas']:.2f}x" for c in OTHERS]
+            for r in results]
+    return _timing.format_table(headers, rows, markdown, left=2)
+
+
+def plot(results, path):
+    panels = {}
+    for r in results:
+        series = panels.setdefault(r["op"], {})
+        for other in OTHERS:
+            label = f"vs {other}, {r['dtype']}, {r['threads']} thr"
+            series.setdefault(label, []).append((r["n"], r["ns"][other] / r["ns"]["fastblas"]))
+    _timing.plot_speedups(panels, path, xlabel="n (vector length)",
+                          title="fastblas level 1: speed-up against NumPy and SciPy")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="bench_level1", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Times include timeit's loop overhead; the empty-call line printed "
+               "first gives it.")
+    parser.add_argument("--sizes", type=_timing.parse_int_list,
+                        help="vector lengths, e.g. 8,32,2**20 (default: %s)"
+                        % ",".join(map(str, DEFAULTS["sizes"])))
+    parser.add_argument("--dtypes", type=lambda s: s.split(","),
+                        help="float32 and/or float64 (default: float32,float64)")
+    parser.add_argument("--repeat", type=int,
+                        help="interleaved rounds; the median is kept (default: 7)")
+    parser.add_argument("--threads", type=_timing.parse_int_list,
+                        help="BLAS thread caps (threadpoolctl), default 1,2; lengths "
+                             f"below {MULTI_THREAD_MIN_N} use the first only")
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run (float32, n=32,1024,2**20, 1 thread, 3 rounds "
+                             "of ~5 ms); explicit options still win")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random operands")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table as Markdown (for the README)")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="also write speed-up against n as a PNG (needs matplotlib)")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _timing.require_matplotlib(parser, args.plot)
+    settings = _timing.settings_from_args(parser, args, DEFAULTS, QUICK)
+
+    print("fastblas level-1 comparison: ns per call, median of "
+          f"{settings['repeat']} interleaved timings of ~{1e3 * settings['target']:.0f} ms; "
+          "speed-up = other's time / fastblas's time")
+    for line in _timing.describe_machine():
+        print("  " + line)
+    overhead = _timing.python_call_overhead(repeat=settings["repeat"], target=settings["target"])
+    print(f"  empty Python call f(): {overhead['f()']:.1f} ns "
+          f"(timeit loop alone: {overhead['pass']:.1f} ns)")
+    for line in LEGEND:
+        print("  " + line)
+    print()
+    results = run(settings["sizes"], settings["dtypes"], settings["repeat"],
+                  settings["threads"], settings["target"], seed=args.seed)
+    print(format_results(results, args.markdown))
+    if args.plot:
+        plot(results, args.plot)
+        print(f"\nspeed-up plot written to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
