@@ -632,8 +632,14 @@ def test_fashion_mnist_accuracy():
     X, y = datasets.load_fashion_mnist("train", dtype=np.float32)
     X_test, y_test = datasets.load_fashion_mnist("test", dtype=np.float32)
     start = time.perf_counter()
-    model = MLPClassifier(hidden_layer_sizes=(256, 128), dtype=np.float32,
-                          early_stopping=True, random_state=0).fit(X, y)
+    # scikit-learn's defaults otherwise (adam, relu, batch 200). Test accuracy
+    # passes 0.88 after about 10 epochs; 15 keep the check near a minute
+    # (the default max_iter=200 would run for ~15 minutes, overfitting).
+    model = MLPClassifier(hidden_layer_sizes=(256, 128), dtype=np.float32, max_iter=15,
+                          random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
     accuracy = model.score(X_test, y_test)
     print(f"Fashion-MNIST 784-256-128-10: test accuracy {accuracy:.4f} after "
           f"{model.n_iter_} epochs, {time.perf_counter() - start:.0f} s")
