@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse
 
 sklearn = pytest.importorskip("sklearn")
 
@@ -406,6 +407,41 @@ def test_multilabel_classification():
                          random_state=0).fit(X[:200], Y[:200])
     # subset accuracy on this problem: scikit-learn reaches ~0.6; chance is 1/16
     assert model.score(X[200:], Y[200:]) > sk.score(X[200:], Y[200:]) - 0.1
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_sample_weight_equals_duplicated_rows(cls):
+    # Full-batch, unshuffled training: integer weights act as repeated rows.
+    rng = np.random.default_rng(9)
+    X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, 30)
+    w = rng.integers(1, 4, 30)
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", learning_rate_init=0.1,
+                  shuffle=False, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = cls(**params).fit(X, y, sample_weight=w)
+        repeated = cls(**params).fit(np.repeat(X, w, axis=0), np.repeat(y, w))
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-12)
+    for p, q in zip(weighted.coefs_ + weighted.intercepts_,
+                    repeated.coefs_ + repeated.intercepts_):
+        np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-12)
+
+
+def test_no_hidden_layer_and_sparse_input():
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(200, 5))
+    y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        linear = MLPClassifier(hidden_layer_sizes=(), max_iter=100, learning_rate_init=0.05,
+                               random_state=0).fit(X, y)
+        sparse = MLPClassifier(hidden_layer_sizes=(8,), max_iter=50, random_state=0,
+                               shuffle=False).fit(scipy.sparse.csr_matrix(X), y)
+        dense = MLPClassifier(hidden_layer_sizes=(8,), max_iter=50, random_state=0,
+                              shuffle=False).fit(X, y)
+    assert [c.shape for c in linear.coefs_] == [(5, 3)]
+    assert linear.score(X, y) > 0.7          # softmax regression; majority class: 0.5
+    assert sparse.loss_curve_ == pytest.approx(dense.loss_curve_, rel=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["squared_error", "poisson"])
