@@ -235,25 +235,16 @@ cdef double squared_norm(Network *net, floating *proto) noexcept nogil:
     return total
 
 
-cdef void backward(Network *net, floating *x, const Py_ssize_t *rows, int n,
-                   double weight_sum) noexcept nogil:
-    """Gradients of the batch's data loss (without the L2 term) into *_grad.
-
-    The output delta is p - y for every canonical (activation, loss) pair used
-    here: softmax + log loss, logistic + binary log loss, identity + squared
-    error, exp + Poisson; then delta[l-1] = (delta[l] @ coef[l]') * f'(act[l]).
-    coef_grad[l] = act[l]' @ delta[l] / weight_sum,
-    intercept_grad[l] = column sums of delta[l] / weight_sum.
-    """
-    cdef int i, j, l, fan_in, fan_out, last = net.n_layers - 1
-    cdef int m = net.units[net.n_layers]
-    cdef floating *d = <floating *> net.delta[last]
-    cdef floating *p = <floating *> net.act[net.n_layers]
+cdef void output_delta(Network *net, floating *p, const Py_ssize_t *rows,
+                       int n) noexcept nogil:
+    """delta[L-1] = (p - y) * w, the derivative of the loss by the output layer's
+    pre-activation for every canonical (activation, loss) pair used here:
+    softmax + log loss, logistic + binary log loss, identity + squared error,
+    exp + Poisson."""
+    cdef int i, j, m = net.units[net.n_layers]
+    cdef floating *d = <floating *> net.delta[net.n_layers - 1]
     cdef floating *y
-    cdef floating *a
-    cdef floating *g
     cdef floating w = 1
-    cdef floating scale = <floating> (1.0 / weight_sum)
     for i in range(n):
         y = <floating *> net.Y + rows[i] * m
         if net.sample_weight != NULL:
@@ -261,29 +252,71 @@ cdef void backward(Network *net, floating *x, const Py_ssize_t *rows, int n,
         for j in range(m):
             d[<Py_ssize_t> i * m + j] = (p[<Py_ssize_t> i * m + j] - y[j]) * w
 
-    for l in range(last, -1, -1):
+
+cdef void propagate_delta(Network *net, int l, floating *a, int n) noexcept nogil:
+    """delta[l-1] = (delta[l] @ coef[l]') * f'(a), a = act[l] the layer's output."""
+    cdef int i, j, fan_in = net.units[l], fan_out = net.units[l + 1]
+    cdef floating *d = <floating *> net.delta[l - 1]
+    gemm(c'N', c'T', n, fan_in, fan_out, 1, <floating *> net.delta[l], fan_out,
+         <floating *> net.coef[l], fan_out, 0, d, fan_in)
+    for i in range(n):
+        for j in range(fan_in):
+            d[<Py_ssize_t> i * fan_in + j] *= activation_derivative(
+                net.hidden, a[<Py_ssize_t> i * fan_in + j])
+
+
+cdef void column_means(const floating *d, int n, int m, floating scale,
+                       floating *g) noexcept nogil:
+    """g = scale * (column sums of the n x m row-major d)."""
+    cdef int i, j
+    for j in range(m):
+        g[j] = 0
+    for i in range(n):
+        for j in range(m):
+            g[j] += d[<Py_ssize_t> i * m + j]
+    for j in range(m):
+        g[j] *= scale
+
+
+cdef void backward(Network *net, floating *x, const Py_ssize_t *rows, int n,
+                   double weight_sum, bint sgd_in_place) noexcept nogil:
+    """Back-propagation: the data-loss gradients into coef_grad / intercept_grad,
+    coef_grad[l] = act[l]' @ delta[l] / weight_sum (act[0] = x), intercept_grad[l]
+    = column sums of delta[l] / weight_sum.
+
+    With sgd_in_place (plain SGD, momentum 0), the gradient gemm applies the step
+    itself: W <- (1 - lr l2) W - lr act' delta / weight_sum, with l2 = alpha /
+    weight_sum (beta = 1 - lr l2 in the gemm), which is SGDOptimizer's update for
+    momentum 0 with no pass over W besides the gemm's; its velocity (-lr g, never
+    read when momentum is 0) is not stored.
+    """
+    cdef int j, l, fan_in, fan_out
+    cdef floating *d
+    cdef floating *a
+    cdef floating *b
+    cdef floating *g
+    cdef floating scale = <floating> (1.0 / weight_sum)
+    cdef floating lr = <floating> net.learning_rate
+    cdef floating l2 = <floating> (net.alpha / weight_sum)
+    output_delta(net, <floating *> net.act[net.n_layers], rows, n)
+    for l in range(net.n_layers - 1, -1, -1):
         fan_in = net.units[l]
         fan_out = net.units[l + 1]
         d = <floating *> net.delta[l]
         a = x if l == 0 else <floating *> net.act[l]
-        gemm(c'T', c'N', fan_in, fan_out, n, scale, a, fan_in, d, fan_out,
-             0, <floating *> net.coef_grad[l], fan_out)
         g = <floating *> net.intercept_grad[l]
-        for j in range(fan_out):
-            g[j] = 0
-        for i in range(n):
-            for j in range(fan_out):
-                g[j] += d[<Py_ssize_t> i * fan_out + j]
-        for j in range(fan_out):
-            g[j] *= scale
+        column_means(d, n, fan_out, scale, g)
         if l > 0:
-            gemm(c'N', c'T', n, fan_in, fan_out, 1, d, fan_out,
-                 <floating *> net.coef[l], fan_out, 0, <floating *> net.delta[l - 1], fan_in)
-            d = <floating *> net.delta[l - 1]
-            for i in range(n):
-                for j in range(fan_in):
-                    d[<Py_ssize_t> i * fan_in + j] *= activation_derivative(
-                        net.hidden, a[<Py_ssize_t> i * fan_in + j])
+            propagate_delta(net, l, a, n)       # before coef[l] may change below
+        if sgd_in_place:
+            gemm(c'T', c'N', fan_in, fan_out, n, -lr * scale, a, fan_in, d, fan_out,
+                 1 - lr * l2, <floating *> net.coef[l], fan_out)
+            b = <floating *> net.intercept[l]
+            for j in range(fan_out):
+                b[j] -= lr * g[j]
+        else:
+            gemm(c'T', c'N', fan_in, fan_out, n, scale, a, fan_in, d, fan_out,
+                 0, <floating *> net.coef_grad[l], fan_out)
 
 
 cdef void sgd_step(floating *w, const floating *grad, floating *velocity,
@@ -392,12 +425,13 @@ cdef double batch_weight_sum(Network *net, floating *proto, const Py_ssize_t *ro
 
 
 cdef double batch_loss_gradient(Network *net, floating *X, Py_ssize_t start, int n,
-                                double coef_norm, double *weight_sum) noexcept nogil:
+                                double coef_norm, double *weight_sum,
+                                bint sgd_in_place) noexcept nogil:
     """Forward and backward pass on samples order[start:start + n].
 
     Returns the batch loss (weighted mean data loss + 0.5 alpha ||W||^2 / sum w,
     as BaseMultilayerPerceptron._backprop) and leaves the data-loss gradients in
-    coef_grad / intercept_grad.
+    coef_grad / intercept_grad (or, sgd_in_place, applies plain SGD: see backward).
     """
     cdef const Py_ssize_t *rows = net.order + start
     cdef floating *x = batch_input(net, X, start, n)
@@ -405,7 +439,7 @@ cdef double batch_loss_gradient(Network *net, floating *X, Py_ssize_t start, int
     forward(net, x, n)
     cdef double loss = (weighted_data_loss(net, <floating *> net.act[net.n_layers], rows, n)
                         + 0.5 * net.alpha * coef_norm) / weight_sum[0]
-    backward(net, x, rows, n, weight_sum[0])
+    backward(net, x, rows, n, weight_sum[0], sgd_in_place)
     return loss
 
 
@@ -419,10 +453,15 @@ cdef double run_batches(Network *net, floating *X, Py_ssize_t start, Py_ssize_t 
     cdef int n
     cdef double weight_sum, total = 0
     cdef double coef_norm = squared_norm(net, X)
+    cdef bint sgd_in_place = net.solver == SGD and net.momentum == 0
     while start < stop:
         n = <int> min(<Py_ssize_t> batch_size, net.n_samples - start)
-        total += n * batch_loss_gradient(net, X, start, n, coef_norm, &weight_sum)
-        coef_norm = update(net, X, weight_sum)
+        total += n * batch_loss_gradient(net, X, start, n, coef_norm, &weight_sum,
+                                         sgd_in_place)
+        if not sgd_in_place:
+            coef_norm = update(net, X, weight_sum)
+        elif net.alpha != 0:
+            coef_norm = squared_norm(net, X)
         start += n
     return total
 
@@ -640,10 +679,10 @@ cdef class Trainer:
         cdef int n = self.batch_size
         if self.dtype == np.float32:
             loss = batch_loss_gradient(net, <float *> net.X, 0, n,
-                                       squared_norm(net, <float *> net.X), &weight_sum)
+                                       squared_norm(net, <float *> net.X), &weight_sum, False)
         else:
             loss = batch_loss_gradient(net, <double *> net.X, 0, n,
-                                       squared_norm(net, <double *> net.X), &weight_sum)
+                                       squared_norm(net, <double *> net.X), &weight_sum, False)
         coefs = self._keep_alive[0]
         coef_grads = [g + (net.alpha / weight_sum) * w
                       for g, w in zip(self.coef_grads, coefs)]
