@@ -36,7 +36,7 @@ import numpy as np
 from fastblas.cyblas cimport dot, floating, gemm
 from _nn_common cimport (
     EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH,
-    activate, activation_derivative, fexp, flog, fsqrt, logistic, shuffle_indices,
+    activate, activation_derivative, fexp, flog, fsqrt, shuffle_indices,
 )
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
@@ -55,9 +55,9 @@ cdef enum Solver:
     SGD
     ADAM
 
-# Work per nogil call of run_epoch: about 10 ms of gemm, so that Ctrl-C is
+# Work per nogil call of run_epoch: about 50 ms of gemm, so that Ctrl-C is
 # honoured promptly at a batch boundary while Python stays out of the loop.
-cdef double CHUNK_FLOPS = 1e9
+cdef double CHUNK_FLOPS = 5e9
 cdef int BLAS_INT_MAX = 2147483647
 cdef enum:
     # Parameters are updated in blocks of this many elements (16 KiB of float32).
