@@ -8,7 +8,8 @@ updates in place) and allocates all the scratch a minibatch needs. Each call of
 :meth:`Trainer.run_epoch` then runs whole minibatches without the GIL: gather the
 batch's rows, forward pass (gemm, then one fused pass adding the bias and applying
 the activation), loss, backward pass (two gemm per layer), and the SGD or Adam
-update with the L2 penalty folded in. The math is scikit-learn's
+update with the L2 penalty folded in (plain SGD, momentum 0, is applied by the
+gradient gemm itself through its beta). The math is scikit-learn's
 (``sklearn/neural_network/_multilayer_perceptron.py`` and
 ``_stochastic_optimizers.py``), so the estimator's Python-side bookkeeping is
 scikit-learn's too.
