@@ -100,29 +100,34 @@ class _CythonEpochs:
                              self.beta_2, self.epsilon)
 
     def _make_trainer(self, X, y, sample_weight, batch_size):
+        """A Trainer updating coefs_, intercepts_ and the optimizer's state in place.
+
+        The solver's hyper-parameters come from the optimizer, which holds them
+        across partial_fit calls as in scikit-learn. Sparse X is densified (the
+        loop gathers dense rows).
+        """
         dtype = self.coefs_[0].dtype
         if sp.issparse(X):
             X = X.toarray()
-        optimizer = self._optimizer
         loss = self.loss
         if loss == "log_loss" and self.out_activation_ == "logistic":
             loss = "binary_log_loss"
-        adam = self.solver == "adam"
-        return Trainer(
-            self.coefs_, self.intercepts_,
-            np.ascontiguousarray(X, dtype=dtype),
-            np.ascontiguousarray(y, dtype=dtype),
-            None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype),
+        data = dict(
+            X=np.ascontiguousarray(X, dtype=dtype), Y=np.ascontiguousarray(y, dtype=dtype),
+            sample_weight=(None if sample_weight is None
+                           else np.ascontiguousarray(sample_weight, dtype=dtype)),
             hidden_activation=self.activation, output_activation=self.out_activation_,
-            loss=loss, solver=self.solver, batch_size=batch_size, shuffle=self.shuffle,
-            alpha=self.alpha,
-            learning_rate=optimizer.learning_rate_init if adam else optimizer.learning_rate,
-            momentum=self.momentum, nesterov=self.nesterovs_momentum,
-            beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon,
-            t=optimizer.t if adam else 0,
-            state1=optimizer.ms if adam else optimizer.velocities,
-            state2=optimizer.vs if adam else None,
-        )
+            loss=loss, batch_size=batch_size, shuffle=self.shuffle, alpha=self.alpha)
+        optimizer = self._optimizer
+        if isinstance(optimizer, AdamOptimizer):
+            return Trainer(self.coefs_, self.intercepts_, solver="adam",
+                           learning_rate=optimizer.learning_rate_init,
+                           beta_1=optimizer.beta_1, beta_2=optimizer.beta_2,
+                           epsilon=optimizer.epsilon, t=optimizer.t,
+                           state1=optimizer.ms, state2=optimizer.vs, **data)
+        return Trainer(self.coefs_, self.intercepts_, solver="sgd",
+                       learning_rate=optimizer.learning_rate, momentum=optimizer.momentum,
+                       nesterov=optimizer.nesterov, state1=optimizer.velocities, **data)
 
     def _fit_stochastic(self, X, y, sample_weight, activations, deltas, coef_grads,
                         intercept_grads, layer_units, incremental):
