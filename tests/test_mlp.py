@@ -483,6 +483,12 @@ def test_early_stopping(digits):
     assert len(model.validation_scores_) == model.n_iter_ < 200
     assert model.best_validation_score_ == max(model.validation_scores_)
     assert model.best_loss_ is None
+    weighted = MLPClassifier(hidden_layer_sizes=(20,), early_stopping=True, max_iter=5,
+                             random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted.fit(Xtr, ytr, sample_weight=np.linspace(0.5, 2, len(Xtr)))
+    assert len(weighted.validation_scores_) == 5
 
 
 def test_partial_fit_and_warm_start(digits):

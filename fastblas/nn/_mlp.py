@@ -17,16 +17,22 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
+from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
-from sklearn.base import is_classifier
+from sklearn.utils.fixes import parse_version
 
 from fastblas._mlp import Trainer
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+if parse_version(sklearn.__version__) < parse_version("1.7"):
+    raise ImportError("fastblas.nn.MLPClassifier and MLPRegressor need scikit-learn >= 1.7, "
+                      f"found {sklearn.__version__}: pip install -U scikit-learn")
 
 _SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
