@@ -14,7 +14,7 @@ cimport numpy as cnp
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact
 from cpython.pystate cimport PyThreadState
 from libc.limits cimport INT_MAX
-from libc.math cimport fabs, hypot
+from libc.math cimport fabs, hypot, isnan
 
 from fastblas cimport cyblas
 from fastblas.cyblas cimport floating
@@ -117,7 +117,10 @@ cdef double real_scalar(object value, str name) except? -1.0:
     if PyFloat_CheckExact(value):
         return PyFloat_AS_DOUBLE(value)
     if isinstance(value, (int, np.integer, np.floating)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError(f"{name} = {value} does not fit in a double") from None
     raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
 
 
@@ -204,13 +207,21 @@ cdef inline void *blas_start(Vector v) noexcept nogil:
     return fb_blas_start(v.first, v.n, v.stride)
 
 
+cdef inline intp first_nan(intp n, floating *x, int incx) noexcept nogil:
+    cdef intp i
+    for i in range(n):
+        if isnan(x[i * incx]):
+            return i
+    return -1
+
+
 cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
                    intp *argmax) noexcept nogil:
     """Run `op` over x (and y) in chunks of at most `chunk_limit` elements.
 
     Reductions are combined across chunks in double: dot and asum by summing
     (for float32 this is what NumPy's FLOAT_dot does), nrm2 by hypot (no overflow),
-    iamax by keeping the first largest |x_i|.
+    iamax by keeping the first largest |x_i| (or the first NaN, as np.argmax does).
     """
     cdef intp start = 0, m, i
     cdef int incx = x.inc, incy = y.inc
@@ -245,6 +256,10 @@ cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
         elif op == ASUM:
             result += cyblas.asum(<int>m, px, incx)
         elif op == IAMAX:     # incx > 0 here: the caller stages negative strides
+            if isnan(cyblas.asum(<int>m, px, incx)):
+                # BLAS passes over NaN; np.argmax(np.abs(x)) stops at the first one.
+                argmax[0] = start + first_nan(m, px, incx)
+                break
             i = cyblas.iamax(<int>m, px, incx)
             if fabs(px[i * incx]) > largest:
                 largest = fabs(px[i * incx])
@@ -598,8 +613,11 @@ cdef object dot_matrix(cnp.ndarray a, cnp.ndarray b, int t):
     """The fast path of dot for 2-D.1-D and 2-D.2-D; None when NumPy must decide."""
     cdef Matrix probe
     cdef intp inner = cnp.PyArray_DIM(b, 0)
+    cdef intp cols = cnp.PyArray_DIM(b, 1) if cnp.PyArray_NDIM(b) == 2 else 1
     if cnp.PyArray_DIM(a, 1) != inner or not as_matrix(a, &probe):
         return None
+    if max(cnp.PyArray_DIM(a, 0), inner, cols) > chunk_limit:
+        return None     # past the 32-bit BLAS integer: NumPy knows how
     if cnp.PyArray_NDIM(b) == 1:
         return gemv_into(t, 1.0, a, False, b, 0.0, None) if blas_vector(b) else None
     if not as_matrix(b, &probe):
