@@ -73,14 +73,15 @@ cdef struct UnaryLoop:
     void *data
 
 
-cdef UnaryLoop find_unary_loop(cnp.ufunc ufunc, char typenum) except *:
-    """The inner loop a unary ufunc runs for `typenum` -> `typenum` arrays."""
+cdef UnaryLoop find_unary_loop(cnp.ufunc ufunc, char typenum) noexcept:
+    """The inner loop a unary ufunc runs for `typenum` -> `typenum` arrays, or a
+    NULL function when this NumPy does not expose one (the caller falls back)."""
     cdef int i
     for i in range(ufunc.ntypes):
         if ufunc.types[2 * i] == typenum and ufunc.types[2 * i + 1] == typenum:
             # NumPy's float and double math loops are plain C: safe without the GIL.
             return UnaryLoop(<ufunc_loop> ufunc.functions[i], ufunc.data[i])
-    raise RuntimeError(f"no {typenum} loop in {ufunc}")
+    return UnaryLoop(NULL, NULL)
 
 
 cdef UnaryLoop TANH_FLOAT = find_unary_loop(np.tanh, cnp.NPY_FLOAT)
@@ -93,6 +94,11 @@ cdef void tanh_inplace(floating *x, Py_ssize_t n) noexcept nogil:
     cdef cnp.npy_intp steps[2]
     cdef cnp.npy_intp count = n
     cdef UnaryLoop loop = TANH_FLOAT if floating is float else TANH_DOUBLE
+    cdef Py_ssize_t i
+    if loop.function == NULL:
+        for i in range(n):
+            x[i] = activate(TANH, x[i])         # libm, scalar
+        return
     args[0] = args[1] = <char *> x
     steps[0] = steps[1] = sizeof(floating)
     loop.function(args, &count, steps, loop.data)
