@@ -28,11 +28,12 @@ from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
 from libc.math cimport pow, sqrt
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from numpy.random cimport bitgen_t
 cimport numpy as cnp
 
 import numpy as np
+import scipy.sparse as sp
 
 from fastblas.cyblas cimport dot, floating, gemm
 from _nn_common cimport (
@@ -113,7 +114,9 @@ cdef struct Network:
     int solver
     bint gather                 # copy each batch's rows of X (in `order`) to act[0]
     Py_ssize_t n_samples
-    void *X                     # n_samples x units[0], C order
+    void *X                     # n_samples x units[0], C order; or a CSR matrix's data
+    Py_ssize_t *csr_indices     # the CSR matrix's column indices, NULL for dense X
+    Py_ssize_t *csr_indptr      # the CSR matrix's row pointers, NULL for dense X
     void *Y                     # n_samples x units[L], C order
     void *sample_weight         # n_samples, or NULL for unit weights
     Py_ssize_t *order           # the sample order of this epoch
@@ -410,13 +413,21 @@ cdef inline double adam_learning_rate(double lr_init, double beta_1, double beta
 
 
 cdef floating *batch_input(Network *net, floating *X, Py_ssize_t start, int n) noexcept nogil:
-    """The batch's rows of X: gathered into act[0] in `order`, or X's own rows."""
+    """The batch's rows of X: gathered into act[0] in `order` (densified when X
+    is CSR), or X's own rows."""
     cdef int i, k = net.units[0]
+    cdef Py_ssize_t p, row
     cdef floating *dst = <floating *> net.act[0]
     if not net.gather:
         return X + start * k
     for i in range(n):
-        memcpy(dst + <Py_ssize_t> i * k, X + net.order[start + i] * k, k * sizeof(floating))
+        row = net.order[start + i]
+        if net.csr_indptr == NULL:
+            memcpy(dst + <Py_ssize_t> i * k, X + row * k, k * sizeof(floating))
+        else:
+            memset(dst + <Py_ssize_t> i * k, 0, k * sizeof(floating))
+            for p in range(net.csr_indptr[row], net.csr_indptr[row + 1]):
+                dst[<Py_ssize_t> i * k + net.csr_indices[p]] += X[p]   # duplicates add up
     return dst
 
 
@@ -500,7 +511,8 @@ cdef class Trainer:
     ``intercepts[l]``, and the optimizer state ``state1`` (SGD velocities or Adam
     first moments) and ``state2`` (Adam second moments, or None), each a list
     ordered as ``coefs + intercepts`` like scikit-learn's optimizers. X (n x
-    units[0]), Y (n x units[-1]) and sample_weight (n, or None) are read only.
+    units[0], dense or a scipy.sparse matrix, whose batches are densified row by
+    row), Y (n x units[-1]) and sample_weight (n, or None) are read only.
     """
     cdef Network net
     cdef readonly object dtype
@@ -531,7 +543,13 @@ cdef class Trainer:
         if solver not in ("sgd", "adam"):
             raise ValueError(f"solver must be 'sgd' or 'adam', got {solver!r}")
         units = [np.shape(c)[0] for c in coefs] + [np.shape(coefs[n_layers - 1])[1]]
-        n_samples = np.shape(X)[0]
+        n_samples = X.shape[0] if sp.issparse(X) else np.shape(X)[0]
+        if sp.issparse(X):
+            X = sp.csr_matrix(X, dtype=dtype)
+            csr = (np.ascontiguousarray(X.data), np.ascontiguousarray(X.indices, np.intp),
+                   np.ascontiguousarray(X.indptr, np.intp))
+            if X.shape[1] != units[0]:
+                raise ValueError(f"X must have {units[0]} columns, got {X.shape[1]}")
         if batch_size < 1 or n_samples < 1:
             raise ValueError("need batch_size >= 1 and at least one sample")
         batch_size = min(batch_size, n_samples)
@@ -548,6 +566,8 @@ cdef class Trainer:
         self.batch_size = batch_size
         self._order = np.arange(n_samples, dtype=np.intp)
         self._keep_alive = [coefs, intercepts, X, Y, sample_weight, state1, state2]
+        if sp.issparse(X):
+            self._keep_alive.append(csr)
         self.coef_grads = [np.zeros((units[l], units[l + 1]), dtype) for l in range(n_layers)]
         self.intercept_grads = [np.zeros(units[l + 1], dtype) for l in range(n_layers)]
         activations = [np.zeros((batch_size, u), dtype) for u in units]
@@ -591,14 +611,22 @@ cdef class Trainer:
             net.act[l] = borrow(activations[l], (batch_size, units[l]), dtype, "activation")
 
         net.n_samples = n_samples
-        net.X = borrow(X, (n_samples, units[0]), dtype, "X", False)
+        net.csr_indices = net.csr_indptr = NULL
+        if sp.issparse(X):
+            net.X = borrow(csr[0], (X.nnz,), dtype, "X.data", False)
+            net.csr_indices = <Py_ssize_t *> borrow(csr[1], (X.nnz,), np.intp,
+                                                    "X.indices", False)
+            net.csr_indptr = <Py_ssize_t *> borrow(csr[2], (n_samples + 1,), np.intp,
+                                                   "X.indptr", False)
+        else:
+            net.X = borrow(X, (n_samples, units[0]), dtype, "X", False)
         net.Y = borrow(Y, (n_samples, units[n_layers]), dtype, "Y", False)
         net.sample_weight = NULL
         if sample_weight is not None:
             net.sample_weight = borrow(sample_weight, (n_samples,), dtype,
                                        "sample_weight", False)
         net.order = &self._order[0]
-        net.gather = shuffle
+        net.gather = shuffle or sp.issparse(X)
         net.hidden = ACTIVATIONS[hidden_activation]
         net.output = ACTIVATIONS[output_activation]
         net.loss = LOSSES[loss]

@@ -106,7 +106,7 @@ def make_trainer(coefs, intercepts, X, Y, sw, *, hidden, output, loss, solver="s
         state2 = [np.zeros_like(p) for p in coefs + intercepts]
     return Trainer(coefs, intercepts, X, Y, sw, hidden_activation=hidden,
                    output_activation=output, loss=loss, solver=solver,
-                   batch_size=batch_size or len(X), shuffle=False, alpha=alpha,
+                   batch_size=batch_size or X.shape[0], shuffle=False, alpha=alpha,
                    learning_rate=kw.pop("learning_rate", 0.1), state1=state1,
                    state2=state2, **kw), n_layers
 
@@ -274,6 +274,24 @@ def test_shuffle_is_a_permutation_from_the_bitgenerator():
     assert not np.array_equal(orders[0], orders[2])
 
 
+def test_sparse_batches_are_densified_rows():
+    # a CSR matrix with a duplicated entry (non-canonical: duplicates add up)
+    rng = np.random.default_rng(12)
+    coefs, intercepts, X, Y, _ = random_network(rng, [4, 5, 3], n_samples=3)
+    data, indices, indptr = [1.0, 2.0, 0.5, -1.0, 3.0], [0, 0, 3, 1, 2], [0, 3, 4, 5]
+    X_csr = scipy.sparse.csr_matrix((data, indices, indptr), shape=(3, 4))
+    X_dense = np.array([[3.0, 0, 0, 0.5], [0, -1.0, 0, 0], [0, 0, 3.0, 0]])
+    results = []
+    for X in (X_csr, X_dense):
+        trainer, _ = make_trainer([c.copy() for c in coefs], [b.copy() for b in intercepts],
+                                  X, Y, None, hidden="tanh", output="softmax",
+                                  loss="log_loss")
+        results.append(trainer.loss_gradient())
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-14)
+    for g_sparse, g_dense in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(g_sparse, g_dense, rtol=1e-14)
+
+
 def test_trainer_rejects_mismatched_arrays():
     rng = np.random.default_rng(0)
     coefs, intercepts, X, Y, _ = random_network(rng, [3, 4, 2])
@@ -435,13 +453,17 @@ def test_no_hidden_layer_and_sparse_input():
         warnings.simplefilter("ignore", ConvergenceWarning)
         linear = MLPClassifier(hidden_layer_sizes=(), max_iter=100, learning_rate_init=0.05,
                                random_state=0).fit(X, y)
-        sparse = MLPClassifier(hidden_layer_sizes=(8,), max_iter=50, random_state=0,
-                               shuffle=False).fit(scipy.sparse.csr_matrix(X), y)
-        dense = MLPClassifier(hidden_layer_sizes=(8,), max_iter=50, random_state=0,
-                              shuffle=False).fit(X, y)
+        X_sparse = X * (rng.random(X.shape) < 0.4)       # 60% zeros
+        dense = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0,
+                              batch_size=16).fit(X_sparse, y)
+        for fmt in ("csr", "csc", "coo"):
+            sparse = MLPClassifier(hidden_layer_sizes=(8,), max_iter=20, random_state=0,
+                                   batch_size=16).fit(scipy.sparse.csr_matrix(X_sparse)
+                                                      .asformat(fmt), y)
+            # the same shuffled batches, densified row by row inside the loop
+            assert sparse.loss_curve_ == pytest.approx(dense.loss_curve_, rel=1e-12)
     assert [c.shape for c in linear.coefs_] == [(5, 3)]
     assert linear.score(X, y) > 0.7          # softmax regression; majority class: 0.5
-    assert sparse.loss_curve_ == pytest.approx(dense.loss_curve_, rel=1e-12)
 
 
 @pytest.mark.parametrize("loss", ["squared_error", "poisson"])

@@ -109,17 +109,17 @@ class _CythonEpochs:
         """A Trainer updating coefs_, intercepts_ and the optimizer's state in place.
 
         The solver's hyper-parameters come from the optimizer, which holds them
-        across partial_fit calls as in scikit-learn. Sparse X is densified (the
-        loop gathers dense rows).
+        across partial_fit calls as in scikit-learn. Sparse X stays sparse: the
+        loop densifies one batch of rows at a time.
         """
         dtype = self.coefs_[0].dtype
-        if sp.issparse(X):
-            X = X.toarray()
+        if not sp.issparse(X):
+            X = np.ascontiguousarray(X, dtype=dtype)
         loss = self.loss
         if loss == "log_loss" and self.out_activation_ == "logistic":
             loss = "binary_log_loss"
         data = dict(
-            X=np.ascontiguousarray(X, dtype=dtype), Y=np.ascontiguousarray(y, dtype=dtype),
+            X=X, Y=np.ascontiguousarray(y, dtype=dtype),
             sample_weight=(None if sample_weight is None
                            else np.ascontiguousarray(sample_weight, dtype=dtype)),
             hidden_activation=self.activation, output_activation=self.out_activation_,
