@@ -76,7 +76,7 @@ cdef inline floating fsqrt(floating x) noexcept nogil:
 cdef inline floating activate(int kind, floating z) noexcept nogil:
     """A hidden unit's output f(z) for kind IDENTITY, LOGISTIC, TANH or RELU."""
     if kind == RELU:
-        return z if z > 0 else 0
+        return 0 if z <= 0 else z       # max(z, 0) that keeps NaN, as np.maximum
     if kind == TANH:
         if floating is float:
             return tanhf(z)
