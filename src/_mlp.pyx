@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from fastblas.cyblas cimport dot, floating, gemm
 from _nn_common cimport (
     EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH,
-    activate, activation_derivative, fexp, flog, fsqrt, shuffle_indices,
+    activate, activation_derivative, fexp, flog, flush_subnormal, fsqrt, shuffle_indices,
 )
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
@@ -103,6 +103,27 @@ cdef void tanh_inplace(floating *x, Py_ssize_t n) noexcept nogil:
     args[0] = args[1] = <char *> x
     steps[0] = steps[1] = sizeof(floating)
     loop.function(args, &count, steps, loop.data)
+
+
+cdef extern from *:
+    """
+    /* Subnormal inputs and results read and written as 0 for the calling thread:
+       x86 SSE's MXCSR DAZ (bit 6) and FTZ (bit 15); elsewhere a no-op. */
+    #if defined(__SSE2__) || defined(_M_X64)
+    #include <xmmintrin.h>
+    static inline unsigned int fastblas_subnormals_off(void) {
+        unsigned int csr = _mm_getcsr();
+        _mm_setcsr(csr | 0x8040);
+        return csr;
+    }
+    static inline void fastblas_fpenv_restore(unsigned int csr) { _mm_setcsr(csr); }
+    #else
+    static inline unsigned int fastblas_subnormals_off(void) { return 0; }
+    static inline void fastblas_fpenv_restore(unsigned int csr) { (void)csr; }
+    #endif
+    """
+    unsigned int subnormals_off "fastblas_subnormals_off" () noexcept nogil
+    void fpenv_restore "fastblas_fpenv_restore" (unsigned int csr) noexcept nogil
 
 
 cdef struct Network:
@@ -333,14 +354,15 @@ cdef void sgd_step(floating *w, const floating *grad, floating *velocity,
                    Py_ssize_t size, floating l2, floating lr, floating mu,
                    bint nesterov) noexcept nogil:
     """SGDOptimizer._get_updates: v <- mu v - lr g; w += (mu v - lr g) if nesterov
-    else v, with g = grad + l2 w."""
+    else v, with g = grad + l2 w; subnormal v and w are flushed to 0 (see
+    flush_subnormal)."""
     cdef Py_ssize_t i
     cdef floating g, v
     for i in range(size):
         g = grad[i] + l2 * w[i]
-        v = mu * velocity[i] - lr * g
+        v = flush_subnormal(mu * velocity[i] - lr * g)
         velocity[i] = v
-        w[i] += mu * v - lr * g if nesterov else v
+        w[i] = flush_subnormal(w[i] + (mu * v - lr * g if nesterov else v))
 
 
 cdef void adam_step(floating *w, const floating *grad, floating *m, floating *v,
@@ -348,15 +370,16 @@ cdef void adam_step(floating *w, const floating *grad, floating *m, floating *v,
                     floating beta_2, floating epsilon) noexcept nogil:
     """AdamOptimizer._get_updates (Kingma & Ba, Algorithm 1, with the bias
     corrections folded into lr_t): m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2,
-    w -= lr_t m / (sqrt(v) + eps), with g = grad + l2 w."""
+    w -= lr_t m / (sqrt(v) + eps), with g = grad + l2 w; subnormal m, v and w
+    are flushed to 0 (see flush_subnormal)."""
     cdef Py_ssize_t i
     cdef floating g
     cdef floating one_minus_beta_1 = 1 - beta_1, one_minus_beta_2 = 1 - beta_2
     for i in range(size):
         g = grad[i] + l2 * w[i]
-        m[i] = beta_1 * m[i] + one_minus_beta_1 * g
-        v[i] = beta_2 * v[i] + one_minus_beta_2 * g * g
-        w[i] -= lr_t * m[i] / (fsqrt(v[i]) + epsilon)
+        m[i] = flush_subnormal(beta_1 * m[i] + one_minus_beta_1 * g)
+        v[i] = flush_subnormal(beta_2 * v[i] + one_minus_beta_2 * g * g)
+        w[i] = flush_subnormal(w[i] - lr_t * m[i] / (fsqrt(v[i]) + epsilon))
 
 
 cdef double step(Network *net, floating *w, const floating *grad, floating *state1,
@@ -366,17 +389,28 @@ cdef double step(Network *net, floating *w, const floating *grad, floating *stat
     Works in blocks small enough to stay in L1, taking each block's squared norm
     (BLAS dot) right after updating it: the norm comes almost free and the update
     loops stay free of a serial reduction, so they vectorise.
+
+    Each block's update runs with subnormals read and written as 0 (this thread,
+    restored right after; x86). Weights whose gradient is only the L2 term decay
+    through the subnormal range, and every operation on such a value takes a
+    hardware assist: Adam epochs on Fashion-MNIST with scikit-learn's alpha ran
+    2x slower after a few epochs. The change to any result is below 1e-38
+    (float32) or 1e-307 (float64); flush_subnormal does the same for the stored
+    optimizer state on every platform.
     """
     cdef Py_ssize_t start = 0, n
     cdef double norm = 0
+    cdef unsigned int fpenv
     while start < size:
         n = min(<Py_ssize_t> UPDATE_BLOCK, size - start)
+        fpenv = subnormals_off()
         if net.solver == SGD:
             sgd_step(w + start, grad + start, state1 + start, n, l2, lr,
                      <floating> net.momentum, net.nesterov)
         else:
             adam_step(w + start, grad + start, state1 + start, state2 + start, n, l2, lr,
                       <floating> net.beta_1, <floating> net.beta_2, <floating> net.epsilon)
+        fpenv_restore(fpenv)
         norm += dot(<int> n, w + start, 1, w + start, 1)
         start += n
     return norm

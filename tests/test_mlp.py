@@ -234,6 +234,39 @@ def test_one_adam_step_matches_numpy(dtype):
                                    **TOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_optimizer_state_never_goes_subnormal(dtype, solver):
+    # A feature that is always 0 gets no gradient (alpha 0): its rows of the
+    # state only decay. Started at the smallest normal number, one decay step
+    # would make them subnormal (slow on every later step); they are flushed to 0
+    # instead, while every other entry follows the NumPy step.
+    rng = np.random.default_rng(13)
+    coefs, intercepts, X, Y, _ = random_network(rng, [4, 5, 3], dtype, n_samples=6)
+    X[:, 0] = 0
+    tiny = np.finfo(dtype).tiny
+    state = [np.full_like(p, tiny) for p in coefs + intercepts]
+    extra = dict(state2=[np.full_like(p, tiny) for p in coefs + intercepts],
+                 beta_1=0.5, beta_2=0.5) if solver == "adam" else dict(momentum=0.5)
+    trainer, _ = make_trainer(coefs, intercepts, X, Y, None, hidden="relu",
+                              output="softmax", loss="log_loss", solver=solver,
+                              state1=state, **extra)
+    trainer.run_epoch()
+    for s in state + extra.get("state2", []):
+        assert not np.any((s != 0) & (np.abs(s) < tiny))
+    assert np.all(state[0][0] == 0)               # the always-zero feature's row
+
+
+def test_training_leaves_subnormals_on_in_the_callers_thread(digits):
+    # the update runs with flush-to-zero on this thread; it must be restored
+    Xtr, _, ytr, _ = digits
+    for solver in ("adam", "sgd"):
+        MLPClassifier(hidden_layer_sizes=(8,), solver=solver, max_iter=1).fit(Xtr, ytr)
+        for dtype in (np.float32, np.float64):
+            tiny = np.array([np.finfo(dtype).tiny], dtype=dtype)
+            assert (tiny / 4)[0] > 0 and ((tiny / 4) * 2)[0] > 0
+
+
 def test_epoch_loss_is_length_weighted_mean_of_batch_losses():
     # batches of 4, 4, 2 rows: the epoch loss weighs each batch loss by its length,
     # each batch loss computed at the weights left by the previous batch.
