@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from fastblas.cyblas cimport dot, floating, gemm
 from _nn_common cimport (
     EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH,
-    activate, activation_derivative, fexp, flog, flush_subnormal, fsqrt, shuffle_indices,
+    activate, fexp, flog, flush_subnormal, fsqrt, shuffle_indices,
 )
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
@@ -172,7 +172,7 @@ cdef void add_bias_activate(int kind, floating *a, const floating *bias,
     """a[i, :] <- f(a[i, :] + bias) for the n x m row-major a, in one pass."""
     cdef int i, j
     cdef floating *row
-    cdef floating top, total
+    cdef floating top, total, z
     for i in range(n):
         row = a + <Py_ssize_t> i * m
         if kind == SOFTMAX:
@@ -191,9 +191,13 @@ cdef void add_bias_activate(int kind, floating *a, const floating *bias,
         elif kind == EXP:
             for j in range(m):
                 row[j] = fexp(row[j] + bias[j])
-        elif kind == TANH:
+        elif kind == TANH or kind == IDENTITY:
             for j in range(m):
                 row[j] += bias[j]
+        elif kind == RELU:
+            for j in range(m):
+                z = row[j] + bias[j]
+                row[j] = 0 if z <= 0 else z     # a select (keeps NaN): vectorises
         else:
             for j in range(m):
                 row[j] = activate(kind, row[j] + bias[j])
@@ -284,16 +288,30 @@ cdef void output_delta(Network *net, floating *p, const Py_ssize_t *rows,
             d[<Py_ssize_t> i * m + j] = (p[<Py_ssize_t> i * m + j] - y[j]) * w
 
 
+cdef void multiply_by_derivative(int kind, floating *d, const floating *a,
+                                 Py_ssize_t count) noexcept nogil:
+    """d *= f'(z), written with the unit's output a = f(z) as scikit-learn's
+    inplace_*_derivative do: relu 1{a != 0}, tanh 1 - a^2, logistic a (1 - a)."""
+    cdef Py_ssize_t k
+    cdef floating one = 1      # a typed 1: a literal would promote floats to double
+    if kind == RELU:
+        for k in range(count):
+            d[k] = 0 if a[k] == 0 else d[k]     # a select, not a branch: vectorises
+    elif kind == TANH:
+        for k in range(count):
+            d[k] *= one - a[k] * a[k]
+    elif kind == LOGISTIC:
+        for k in range(count):
+            d[k] *= a[k] * (one - a[k])
+
+
 cdef void propagate_delta(Network *net, int l, floating *a, int n) noexcept nogil:
     """delta[l-1] = (delta[l] @ coef[l]') * f'(a), a = act[l] the layer's output."""
-    cdef int i, j, fan_in = net.units[l], fan_out = net.units[l + 1]
+    cdef int fan_in = net.units[l], fan_out = net.units[l + 1]
     cdef floating *d = <floating *> net.delta[l - 1]
     gemm(c'N', c'T', n, fan_in, fan_out, 1, <floating *> net.delta[l], fan_out,
          <floating *> net.coef[l], fan_out, 0, d, fan_in)
-    for i in range(n):
-        for j in range(fan_in):
-            d[<Py_ssize_t> i * fan_in + j] *= activation_derivative(
-                net.hidden, a[<Py_ssize_t> i * fan_in + j])
+    multiply_by_derivative(net.hidden, d, a, <Py_ssize_t> n * fan_in)
 
 
 cdef void column_means(const floating *d, int n, int m, floating scale,

@@ -100,18 +100,6 @@ cdef inline floating activate(int kind, floating z) noexcept nogil:
     return z
 
 
-cdef inline floating activation_derivative(int kind, floating a) noexcept nogil:
-    """f'(z) written in terms of the unit's output a = f(z), as scikit-learn does."""
-    cdef floating one = 1      # a typed 1: a literal would promote floats to double
-    if kind == RELU:
-        return one if a != 0 else 0
-    if kind == TANH:
-        return one - a * a
-    if kind == LOGISTIC:
-        return a * (one - a)
-    return one
-
-
 cdef inline void shuffle_indices(bitgen_t *rng, Py_ssize_t *idx, Py_ssize_t n) noexcept nogil:
     """Fisher-Yates shuffle of idx[0:n] in place, as numpy.random.Generator.shuffle."""
     cdef Py_ssize_t i, j, tmp
