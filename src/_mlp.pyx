@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from fastblas.cyblas cimport dot, floating, gemm
 from _nn_common cimport (
     EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH,
-    activate, fexp, flog, flush_subnormal, fsqrt, shuffle_indices,
+    activate, fexp, flog, fsqrt, shuffle_indices,
 )
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
@@ -372,15 +372,14 @@ cdef void sgd_step(floating *w, const floating *grad, floating *velocity,
                    Py_ssize_t size, floating l2, floating lr, floating mu,
                    bint nesterov) noexcept nogil:
     """SGDOptimizer._get_updates: v <- mu v - lr g; w += (mu v - lr g) if nesterov
-    else v, with g = grad + l2 w; subnormal v and w are flushed to 0 (see
-    flush_subnormal)."""
+    else v, with g = grad + l2 w."""
     cdef Py_ssize_t i
     cdef floating g, v
     for i in range(size):
         g = grad[i] + l2 * w[i]
-        v = flush_subnormal(mu * velocity[i] - lr * g)
+        v = mu * velocity[i] - lr * g
         velocity[i] = v
-        w[i] = flush_subnormal(w[i] + (mu * v - lr * g if nesterov else v))
+        w[i] += mu * v - lr * g if nesterov else v
 
 
 cdef void adam_step(floating *w, const floating *grad, floating *m, floating *v,
@@ -388,16 +387,15 @@ cdef void adam_step(floating *w, const floating *grad, floating *m, floating *v,
                     floating beta_2, floating epsilon) noexcept nogil:
     """AdamOptimizer._get_updates (Kingma & Ba, Algorithm 1, with the bias
     corrections folded into lr_t): m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2,
-    w -= lr_t m / (sqrt(v) + eps), with g = grad + l2 w; subnormal m, v and w
-    are flushed to 0 (see flush_subnormal)."""
+    w -= lr_t m / (sqrt(v) + eps), with g = grad + l2 w."""
     cdef Py_ssize_t i
     cdef floating g
     cdef floating one_minus_beta_1 = 1 - beta_1, one_minus_beta_2 = 1 - beta_2
     for i in range(size):
         g = grad[i] + l2 * w[i]
-        m[i] = flush_subnormal(beta_1 * m[i] + one_minus_beta_1 * g)
-        v[i] = flush_subnormal(beta_2 * v[i] + one_minus_beta_2 * g * g)
-        w[i] = flush_subnormal(w[i] - lr_t * m[i] / (fsqrt(v[i]) + epsilon))
+        m[i] = beta_1 * m[i] + one_minus_beta_1 * g
+        v[i] = beta_2 * v[i] + one_minus_beta_2 * g * g
+        w[i] -= lr_t * m[i] / (fsqrt(v[i]) + epsilon)
 
 
 cdef double step(Network *net, floating *w, const floating *grad, floating *state1,
@@ -408,13 +406,13 @@ cdef double step(Network *net, floating *w, const floating *grad, floating *stat
     (BLAS dot) right after updating it: the norm comes almost free and the update
     loops stay free of a serial reduction, so they vectorise.
 
-    Each block's update runs with subnormals read and written as 0 (this thread,
-    restored right after; x86). Weights whose gradient is only the L2 term decay
-    through the subnormal range, and every operation on such a value takes a
-    hardware assist: Adam epochs on Fashion-MNIST with scikit-learn's alpha ran
-    2x slower after a few epochs. The change to any result is below 1e-38
-    (float32) or 1e-307 (float64); flush_subnormal does the same for the stored
-    optimizer state on every platform.
+    Each block's update runs with subnormal numbers read and written as 0 (on
+    this thread, restored right after; x86 only). Optimizer state and weights
+    that only decay (momentum and Adam's moments where the gradient is 0, weights
+    whose gradient is only the L2 term) pass through the subnormal range, where
+    every operation takes a slow hardware assist: float32 Adam epochs on
+    Fashion-MNIST ran 2-5x slower after a few epochs. The change to any result
+    is below the smallest normal number (1e-38 in float32, 1e-308 in float64).
     """
     cdef Py_ssize_t start = 0, n
     cdef double norm = 0

@@ -39,7 +39,6 @@ cdef inline floating bernoulli(bitgen_t *rng, floating p) noexcept nogil:
 # ---------------------------------------------------------------------------
 # MLP (_mlp.pyx): activations, their derivatives, float-or-double libm, shuffling
 # ---------------------------------------------------------------------------
-from libc.float cimport DBL_MIN, FLT_MIN
 from libc.math cimport log, logf, sqrt, sqrtf, tanh, tanhf
 from numpy.random.c_distributions cimport random_interval
 
@@ -72,18 +71,6 @@ cdef inline floating fsqrt(floating x) noexcept nogil:
         return sqrtf(x)
     else:
         return sqrt(x)
-
-
-cdef inline floating flush_subnormal(floating x) noexcept nogil:
-    """x, or 0 when x is subnormal (0 < |x| < the smallest normal number).
-
-    For weights and optimizer state that decay geometrically (momentum, Adam's
-    moments): once subnormal, every later multiply by it takes a slow hardware
-    assist (5x slower float32 Adam epochs measured on Fashion-MNIST), while the
-    change is below the smallest normal number. NaN is kept.
-    """
-    cdef floating tiny = FLT_MIN if floating is float else DBL_MIN
-    return 0 if (x < tiny and x > -tiny) else x
 
 
 cdef inline floating activate(int kind, floating z) noexcept nogil:
