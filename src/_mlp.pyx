@@ -37,8 +37,8 @@ import scipy.sparse as sp
 
 from fastblas.cyblas cimport dot, floating, gemm
 from _nn_common cimport (
-    EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH,
-    activate, fexp, flog, fsqrt, shuffle_indices,
+    EXP, IDENTITY, LOGISTIC, RELU, SOFTMAX, TANH, UnaryLoop,
+    activate, apply_inplace, fexp, find_unary_loop, flog, fsqrt, shuffle_indices,
 )
 
 ACTIVATIONS = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH,
@@ -66,43 +66,8 @@ cdef enum:
     UPDATE_BLOCK = 4096
 
 
-ctypedef void (*ufunc_loop)(char **args, cnp.npy_intp *dimensions, cnp.npy_intp *steps,
-                            void *data) noexcept nogil
-
-cdef struct UnaryLoop:
-    ufunc_loop function
-    void *data
-
-
-cdef UnaryLoop find_unary_loop(cnp.ufunc ufunc, char typenum) noexcept:
-    """The inner loop a unary ufunc runs for `typenum` -> `typenum` arrays, or a
-    NULL function when this NumPy does not expose one (the caller falls back)."""
-    cdef int i
-    for i in range(ufunc.ntypes):
-        if ufunc.types[2 * i] == typenum and ufunc.types[2 * i + 1] == typenum:
-            # NumPy's float and double math loops are plain C: safe without the GIL.
-            return UnaryLoop(<ufunc_loop> ufunc.functions[i], ufunc.data[i])
-    return UnaryLoop(NULL, NULL)
-
-
 cdef UnaryLoop TANH_FLOAT = find_unary_loop(np.tanh, cnp.NPY_FLOAT)
 cdef UnaryLoop TANH_DOUBLE = find_unary_loop(np.tanh, cnp.NPY_DOUBLE)
-
-
-cdef void tanh_inplace(floating *x, Py_ssize_t n) noexcept nogil:
-    """x <- tanh(x) by NumPy's (SIMD) float or double loop, as np.tanh(x, out=x)."""
-    cdef char *args[2]
-    cdef cnp.npy_intp steps[2]
-    cdef cnp.npy_intp count = n
-    cdef UnaryLoop loop = TANH_FLOAT if floating is float else TANH_DOUBLE
-    cdef Py_ssize_t i
-    if loop.function == NULL:
-        for i in range(n):
-            x[i] = activate(TANH, x[i])         # libm, scalar
-        return
-    args[0] = args[1] = <char *> x
-    steps[0] = steps[1] = sizeof(floating)
-    loop.function(args, &count, steps, loop.data)
 
 
 cdef extern from *:
@@ -202,7 +167,7 @@ cdef void add_bias_activate(int kind, floating *a, const floating *bias,
             for j in range(m):
                 row[j] = activate(kind, row[j] + bias[j])
     if kind == TANH:
-        tanh_inplace(a, <Py_ssize_t> n * m)
+        apply_inplace(TANH_FLOAT if floating is float else TANH_DOUBLE, a, <Py_ssize_t> n * m)
 
 
 cdef void forward(Network *net, floating *x, int n) noexcept nogil:

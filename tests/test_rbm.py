@@ -1,0 +1,381 @@
+"""fastblas.nn.BernoulliRBM: the nogil CD-k loop against a plain NumPy CD-k, learning,
+scikit-learn conventions, bad input, threads, Ctrl-C."""
+import _thread
+import contextlib
+import pickle
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+pytest.importorskip("sklearn")
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.neural_network import BernoulliRBM as SklearnRBM  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from fastblas.nn import BernoulliRBM  # noqa: E402
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:
+    threadpool_limits = None
+
+TOL = {np.float32: dict(rtol=2e-4, atol=2e-6), np.float64: dict(rtol=1e-10, atol=1e-13)}
+
+
+# ---------------------------------------------------------------------------
+# The reference: one CD-k update in plain NumPy, drawing the same uniforms in the
+# order documented in src/_rbm.pyx.
+# ---------------------------------------------------------------------------
+
+def reference_generator(seed):
+    """The Generator BernoulliRBM derives from an int random_state."""
+    return np.random.default_rng(np.random.RandomState(seed).randint(np.iinfo(np.int32).max))
+
+
+def reference_update(model, v0, chains, rng, lr, momentum, weight_decay, k, persistent):
+    """One CD-k (or PCD-k) update of ``model`` (a dict of arrays) in place."""
+    W, a, b = model["W"], model["a"], model["b"]            # W: (n_components, n_features)
+    dtype = W.dtype
+    m = v0.shape[0]
+    c = chains.shape[0] if persistent else m
+    h0 = expit(v0 @ W.T + b)
+    if not persistent:
+        chains[:m] = rng.random(h0.shape, dtype=dtype) < h0
+    for t in range(1, k + 1):
+        pv = expit(chains[:c] @ W + a)
+        vk = (rng.random(pv.shape, dtype=dtype) < pv).astype(dtype)
+        hk = expit(vk @ W.T + b)
+        if t < k or persistent:
+            chains[:c] = rng.random(hk.shape, dtype=dtype) < hk
+    grads = {"W": h0.T @ v0 / m - hk.T @ vk / c - weight_decay * W,
+             "b": h0.mean(axis=0) - hk.mean(axis=0),
+             "a": v0.mean(axis=0) - vk.mean(axis=0)}
+    for name, grad in grads.items():
+        if momentum:
+            model["vel_" + name] = momentum * model["vel_" + name] + lr * grad
+            model[name] += model["vel_" + name]
+        else:
+            model[name] += lr * grad
+
+
+def reference_fit(X, seed, n_components, batch_size, n_iter, lr=0.1, momentum=0.0,
+                  weight_decay=0.0, cd_k=1, persistent=True):
+    dtype = X.dtype
+    rng = reference_generator(seed)
+    n_samples, n_features = X.shape
+    model = {"W": rng.normal(0, 0.01, (n_components, n_features)).astype(dtype),
+             "a": np.zeros(n_features, dtype), "b": np.zeros(n_components, dtype)}
+    for name in "Wab":
+        model["vel_" + name] = np.zeros_like(model[name])
+    chains = np.zeros((batch_size, n_components), dtype)
+    for _ in range(n_iter):
+        for start in range(0, n_samples, batch_size):
+            reference_update(model, X[start:start + batch_size], chains, rng, lr,
+                             momentum, weight_decay, cd_k, persistent)
+    return model, chains
+
+
+def binary_data(rng, n_samples, n_features, dtype):
+    return (rng.random((n_samples, n_features)) < 0.3).astype(dtype)
+
+
+def assert_model_equal(est, model, chains, dtype):
+    np.testing.assert_array_equal(est.h_samples_, chains)
+    np.testing.assert_allclose(est.components_, model["W"], **TOL[dtype])
+    np.testing.assert_allclose(est.intercept_hidden_, model["b"], **TOL[dtype])
+    np.testing.assert_allclose(est.intercept_visible_, model["a"], **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cd_k", [1, 3])
+@pytest.mark.parametrize("persistent", [True, False])
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 1e-3), (0.0, 1e-2)])
+def test_fit_matches_numpy_cd(dtype, cd_k, persistent, momentum, weight_decay):
+    # 25 samples in batches of 10: the last batch is smaller than the chain count.
+    X = binary_data(np.random.default_rng(1), 25, 17, dtype)
+    params = dict(n_components=7, batch_size=10, n_iter=2, learning_rate=0.2,
+                  momentum=momentum, weight_decay=weight_decay, cd_k=cd_k,
+                  persistent=persistent)
+    est = BernoulliRBM(random_state=3, **params).fit(X)
+    model, chains = reference_fit(X, 3, 7, 10, 2, 0.2, momentum, weight_decay, cd_k,
+                                  persistent)
+    assert est.components_.dtype == dtype
+    assert_model_equal(est, model, chains, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("persistent", [True, False])
+def test_partial_fit_matches_numpy_cd(dtype, persistent):
+    # partial_fit takes all of X as one minibatch, here larger than batch_size.
+    X = binary_data(np.random.default_rng(2), 14, 9, dtype)
+    est = BernoulliRBM(n_components=5, batch_size=4, random_state=0, persistent=persistent,
+                       cd_k=2, momentum=0.5)
+    rng = reference_generator(0)
+    model = {"W": rng.normal(0, 0.01, (5, 9)).astype(dtype),
+             "a": np.zeros(9, dtype), "b": np.zeros(5, dtype)}
+    for name in "Wab":
+        model["vel_" + name] = np.zeros_like(model[name])
+    chains = np.zeros((4 if persistent else 14, 5), dtype)
+    for _ in range(3):
+        est.partial_fit(X)
+        reference_update(model, X, chains, rng, 0.1, 0.5, 0.0, 2, persistent)
+    assert_model_equal(est, model, chains[:4], dtype)
+
+
+# ---------------------------------------------------------------------------
+# Learning
+# ---------------------------------------------------------------------------
+
+def one_blas_thread():
+    """Tiny gemms on a shared machine run far faster on one BLAS thread."""
+    if threadpool_limits is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def fashion_mnist_sample(n_train=3000, n_test=1000):
+    """A random sample of Fashion-MNIST (the embedded subset when the full data is absent)."""
+    datasets = pytest.importorskip("fastblas.datasets")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # EmbeddedDataWarning
+        X_train, y_train = datasets.load_fashion_mnist("train")
+        X_test, y_test = datasets.load_fashion_mnist("test")
+    pick = np.random.default_rng(0)
+    train = pick.choice(len(X_train), n_train, replace=False)
+    test = pick.choice(len(X_test), n_test, replace=False)
+    return X_train[train], y_train[train], X_test[test], y_test[test]
+
+
+def test_learns_fashion_mnist_features():
+    X_train, y_train, X_test, y_test = fashion_mnist_sample()
+    history = []
+
+    def record(epoch, model):
+        recon = model._mean_visibles(model.transform(X_test))
+        history.append((np.mean((recon - X_test) ** 2), model.score_samples(X_test).mean()))
+
+    # Over random_state 0-3 the learned features scored -0.4 to +0.9 points against
+    # raw pixels, on the full data and on the embedded subset alike.
+    rbm = BernoulliRBM(n_components=256, learning_rate=0.05, batch_size=10, n_iter=15,
+                       momentum=0.5, persistent=False, random_state=0, callback=record)
+    classifier = dict(max_iter=200, C=1.0)
+    with one_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # lbfgs may stop at max_iter
+        rbm.fit(X_train)
+        raw = LogisticRegression(**classifier).fit(X_train, y_train).score(X_test, y_test)
+        learned = LogisticRegression(**classifier).fit(
+            rbm.transform(X_train), y_train).score(rbm.transform(X_test), y_test)
+    errors, likelihoods = np.array(history).T
+    assert len(history) == 15
+    assert errors[-1] < 0.8 * errors[0], errors
+    assert likelihoods[-1] > likelihoods[0], likelihoods
+    assert learned >= raw - 0.01, (learned, raw)
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn conventions
+# ---------------------------------------------------------------------------
+
+def _expected_failures(estimator):
+    # The same two as scikit-learn's BernoulliRBM: score_samples flips random features.
+    return {
+        "check_methods_subset_invariance": "score_samples is random per call",
+        "check_methods_sample_order_invariance": "score_samples is random per call",
+    }
+
+
+@parametrize_with_checks([BernoulliRBM(n_iter=5, batch_size=10)],
+                         expected_failed_checks=_expected_failures)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_same_seed_same_model_and_dtype_parameter():
+    X = binary_data(np.random.default_rng(4), 60, 12, np.float64)
+    a = BernoulliRBM(n_components=6, random_state=7, n_iter=3).fit(X)
+    b = BernoulliRBM(n_components=6, random_state=7, n_iter=3).fit(X)
+    c = BernoulliRBM(n_components=6, random_state=8, n_iter=3).fit(X)
+    np.testing.assert_array_equal(a.components_, b.components_)
+    assert not np.allclose(a.components_, c.components_)
+    # float32 models draw float32 uniforms (another stream): compare dtypes only.
+    f32 = BernoulliRBM(n_components=6, random_state=7, n_iter=3, dtype="float32").fit(X)
+    assert f32.components_.dtype == np.float32 and f32.h_samples_.dtype == np.float32
+    assert f32.transform(X.astype(np.float32)).dtype == np.float32
+    for dtype in (np.float64, "float64", np.dtype("float64")):
+        assert BernoulliRBM(n_components=2, dtype=dtype, n_iter=1).fit(
+            X.astype(np.float32)).components_.dtype == np.float64
+
+
+def test_pickle_round_trip_and_resume():
+    X = binary_data(np.random.default_rng(5), 40, 10, np.float32)
+    rbm = BernoulliRBM(n_components=5, random_state=0, n_iter=2, momentum=0.9).fit(X)
+    clone = pickle.loads(pickle.dumps(rbm))
+    np.testing.assert_array_equal(clone.transform(X), rbm.transform(X))
+    # The generator and the momentum velocities travel too: both continue alike.
+    rbm.partial_fit(X)
+    clone.partial_fit(X)
+    np.testing.assert_array_equal(clone.components_, rbm.components_)
+
+
+def test_pipeline_and_grid_search():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16.0, y[:300]
+    pipe = Pipeline([("rbm", BernoulliRBM(n_iter=10, random_state=0, learning_rate=0.05)),
+                     ("clf", LogisticRegression(max_iter=200, C=100.0))])
+    with one_blas_thread():
+        search = GridSearchCV(pipe, {"rbm__n_components": [32, 64]}, cv=2).fit(X, y)
+    assert search.best_params_["rbm__n_components"] in (32, 64)
+    assert search.best_score_ > 0.6   # scikit-learn's BernoulliRBM: 0.61 and 0.78
+
+
+def test_callback_and_verbose(capsys):
+    X = binary_data(np.random.default_rng(6), 30, 8, np.float64)
+    seen = []
+    BernoulliRBM(n_components=4, n_iter=3, verbose=1, random_state=0,
+                 callback=lambda epoch, model: seen.append(
+                     (epoch, model.transform(X).shape))).fit(X)
+    assert seen == [(1, (30, 4)), (2, (30, 4)), (3, (30, 4))]
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3
+    assert out[0].startswith("[BernoulliRBM] Iteration 1, pseudo-likelihood = ")
+    assert "samples/s" in out[0]
+
+
+# ---------------------------------------------------------------------------
+# Bad input: the same behaviour as scikit-learn's BernoulliRBM
+# ---------------------------------------------------------------------------
+
+BAD_FIT_INPUTS = {
+    "nan": np.array([[0.0, np.nan], [1.0, 0.0]]),
+    "inf": np.array([[0.0, np.inf], [1.0, 0.0]]),
+    "empty": np.zeros((0, 3)),
+    "no features": np.zeros((3, 0)),
+    "1-D": np.zeros(4),
+    "3-D": np.zeros((2, 2, 2)),
+    "strings": np.array([["a", "b"], ["c", "d"]]),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FIT_INPUTS)
+def test_bad_fit_input_like_sklearn(name):
+    X = BAD_FIT_INPUTS[name]
+    with pytest.raises(Exception) as expected:
+        SklearnRBM(n_components=2).fit(X)
+    with pytest.raises(type(expected.value)):
+        BernoulliRBM(n_components=2).fit(X)
+
+
+def test_wrong_feature_count_at_transform():
+    X = binary_data(np.random.default_rng(7), 20, 6, np.float64)
+    ours = BernoulliRBM(n_components=3, n_iter=1).fit(X)
+    theirs = SklearnRBM(n_components=3, n_iter=1).fit(X)
+    for est in (ours, theirs):
+        with pytest.raises(ValueError, match="features"):
+            est.transform(X[:, :5])
+        with pytest.raises(ValueError, match="features"):
+            est.score_samples(X[:, :5])
+
+
+def test_int_and_out_of_range_input_like_sklearn():
+    X_int = np.random.default_rng(8).integers(0, 2, size=(20, 5))
+    ours = BernoulliRBM(n_components=3, n_iter=2, random_state=0).fit(X_int)
+    theirs = SklearnRBM(n_components=3, n_iter=2, random_state=0).fit(X_int)
+    assert ours.components_.dtype == theirs.components_.dtype == np.float64
+    # scikit-learn does not check the [0, 1] range; neither crash nor go non-finite.
+    X_wide = np.random.default_rng(9).normal(0, 3, size=(20, 5))
+    ours = BernoulliRBM(n_components=3, n_iter=2, random_state=0).fit(X_wide)
+    SklearnRBM(n_components=3, n_iter=2, random_state=0).fit(X_wide)
+    assert np.isfinite(ours.components_).all()
+    assert np.isfinite(ours.transform(X_wide)).all()
+
+
+def test_bad_parameters_rejected():
+    X = binary_data(np.random.default_rng(10), 10, 4, np.float64)
+    for params in [dict(momentum=1.0), dict(cd_k=0), dict(weight_decay=-1.0),
+                   dict(dtype="int32"), dict(batch_size=0), dict(callback=3)]:
+        with pytest.raises(ValueError, match=next(iter(params))):
+            BernoulliRBM(**params).fit(X)
+
+
+def test_partial_fit_after_batch_size_change():
+    X = binary_data(np.random.default_rng(15), 12, 5, np.float64)
+    rbm = BernoulliRBM(n_components=3, batch_size=6, n_iter=1, random_state=0).fit(X)
+    rbm.set_params(batch_size=2).partial_fit(X)   # the persistent chains keep their 6 rows
+    assert rbm.h_samples_.shape == (6, 3) and np.isfinite(rbm.components_).all()
+
+
+def test_read_only_input_and_parameters():
+    X = binary_data(np.random.default_rng(11), 20, 6, np.float64)
+    X.flags.writeable = False
+    rbm = BernoulliRBM(n_components=3, n_iter=1, random_state=0).fit(X)
+    rbm.components_ = np.ascontiguousarray(rbm.components_)
+    rbm.components_.flags.writeable = False
+    frozen = rbm.components_.copy()
+    rbm.partial_fit(X)
+    np.testing.assert_array_equal(rbm.components_.shape, frozen.shape)
+    assert not np.array_equal(rbm.components_, frozen)
+
+
+# ---------------------------------------------------------------------------
+# Threads and Ctrl-C
+# ---------------------------------------------------------------------------
+
+def test_two_threads_match_sequential():
+    rng = np.random.default_rng(12)
+    data = [binary_data(rng, 400, 64, np.float32) for _ in range(2)]
+    params = dict(n_components=48, n_iter=3, batch_size=10, cd_k=2)
+    sequential = [BernoulliRBM(random_state=s, **params).fit(X) for s, X in enumerate(data)]
+    threaded = [BernoulliRBM(random_state=s, **params) for s in range(2)]
+    workers = [threading.Thread(target=m.fit, args=(X,)) for m, X in zip(threaded, data)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for a, b in zip(sequential, threaded):
+        np.testing.assert_array_equal(a.components_, b.components_)
+        np.testing.assert_array_equal(a.h_samples_, b.h_samples_)
+
+
+def test_interrupt_in_callback_keeps_complete_epochs():
+    X = binary_data(np.random.default_rng(13), 50, 8, np.float64)
+
+    def stop_after_two(epoch, model):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    params = dict(n_components=4, random_state=0)
+    with pytest.warns(UserWarning, match="interrupted"):
+        stopped = BernoulliRBM(n_iter=5, callback=stop_after_two, **params).fit(X)
+    two = BernoulliRBM(n_iter=2, **params).fit(X)
+    np.testing.assert_array_equal(stopped.components_, two.components_)
+
+
+def test_ctrl_c_stops_at_a_batch_boundary():
+    # A real SIGINT-style interrupt (KeyboardInterrupt raised in the main thread),
+    # armed once the first epoch is done so that it lands inside the training loop.
+    X = binary_data(np.random.default_rng(14), 2000, 200, np.float32)
+    epochs = []
+    timers = []
+
+    def arm(epoch, model):
+        epochs.append(epoch)
+        if epoch == 1:
+            timers.append(threading.Timer(0.2, _thread.interrupt_main))
+            timers[0].start()
+
+    rbm = BernoulliRBM(n_components=100, n_iter=100_000, random_state=0, callback=arm)
+    try:
+        with pytest.warns(UserWarning, match="interrupted"):
+            rbm.fit(X)
+    finally:
+        for timer in timers:
+            timer.cancel()
+    assert 1 <= len(epochs) < 100_000
+    assert np.isfinite(rbm.components_).all()
+    assert rbm.transform(X).shape == (2000, 100)
