@@ -71,7 +71,7 @@ cdef inline void apply_inplace(UnaryLoop loop, floating *x, Py_ssize_t n) noexce
 
 
 # ---------------------------------------------------------------------------
-# MLP (_mlp.pyx): activations, their derivatives, float-or-double libm, shuffling
+# MLP (_mlp.pyx): activation codes and values, float-or-double libm, shuffling
 # ---------------------------------------------------------------------------
 from libc.math cimport log, logf, sqrt, sqrtf, tanh, tanhf
 from numpy.random.c_distributions cimport random_interval
