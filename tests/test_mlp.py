@@ -33,6 +33,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 from fastblas._mlp import Trainer  # noqa: E402
 from fastblas.nn import MLPClassifier, MLPRegressor  # noqa: E402
 
+# Short fits on small data stop at max_iter by design.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 HIDDEN = ["identity", "logistic", "tanh", "relu"]
 # (output activation, loss, number of outputs)
 OUTPUTS = [("softmax", "log_loss", 4), ("logistic", "binary_log_loss", 3),
