@@ -1,5 +1,4 @@
 # cython: language_level=3
-# distutils: extra_compile_args = -O3 -fno-math-errno
 """The multi-layer perceptron's training loop, kept in nogil Cython.
 
 A :class:`Trainer` is built once per ``fit`` around the estimator's own arrays

@@ -24,16 +24,6 @@ cdef inline floating logistic(floating z) noexcept nogil:
         return one / (one + exp(-z))
 
 
-cdef inline double next_uniform(bitgen_t *rng) noexcept nogil:
-    """A uniform draw on [0, 1) from the BitGenerator."""
-    return rng.next_double(rng.state)
-
-
-cdef inline floating bernoulli(bitgen_t *rng, floating p) noexcept nogil:
-    """1 with probability p, else 0."""
-    return 1 if next_uniform(rng) < p else 0
-
-
 # ---------------------------------------------------------------------------
 # NumPy's own math loops (SIMD, e.g. np.exp and np.tanh), called without the GIL:
 # libm's scalar expf/tanh cost more than the gemm around them in a training loop.
@@ -52,7 +42,7 @@ cdef inline UnaryLoop find_unary_loop(cnp.ufunc ufunc, char typenum) except *:
     cdef int i
     for i in range(ufunc.ntypes):
         if ufunc.types[2 * i] == typenum and ufunc.types[2 * i + 1] == typenum:
-            return UnaryLoop(<ufunc_loop>ufunc.functions[i], ufunc.data[i])
+            return UnaryLoop(<ufunc_loop><void *>ufunc.functions[i], ufunc.data[i])
     raise ImportError(f"numpy.{ufunc.__name__} has no inner loop for type {typenum}")
 
 
