@@ -18,8 +18,10 @@ Configurations (positional arguments; default: all):
 Contenders, when installed, in float32 and float64: the NumPy references of
 ``references.py`` (the "before"), fastblas.nn, scikit-learn, PyTorch (MLP, CPU),
 and "gemm floor": the same epoch's matrix products alone, into preallocated
-outputs (``np.matmul(..., out=)``): the bound for any implementation making the
-same products with this BLAS.
+outputs, made by ``fastblas.gemm`` through SciPy's BLAS (the one fastblas's loops
+call): the bound for fastblas's epoch, and the ratios' last column. NumPy ships
+its own OpenBLAS build, which can be faster or slower at these shapes; the row
+"gemm floor, NumPy's BLAS" makes the same products with ``np.matmul(..., out=)``.
 
 To add a contender: ``config.add(name, make)`` in a configuration's function;
 ``make(X, y)`` builds the model (untimed) and returns a function that trains it
@@ -86,8 +88,26 @@ def _importable(module, attribute=None):
 
 # ---------------------------------------------------------------- RBM
 
+def matmul_into(library):
+    """``out[...] = a @ b`` through NumPy's BLAS (np.matmul) or SciPy's (fastblas.gemm)."""
+    if library == "numpy":
+        return lambda a, b, out: np.matmul(a, b, out=out)
+    import fastblas
+    return lambda a, b, out: fastblas.gemm(1.0, a, b, 0.0, out)
+
+
+def add_floors(config, floor):
+    """The gemm floor through fastblas (the ratios' baseline) and through NumPy's BLAS."""
+    config.add("gemm floor", floor("fastblas"), role="floor", requires="fastblas")
+    config.add("gemm floor, NumPy's BLAS", floor("numpy"))
+
+
 def rbm_gemm_floor(n_hidden, batch_size):
     """The matrix products of a CD-1 (or PCD-1) epoch, alone, into preallocated outputs."""
+    return lambda library: _rbm_floor(n_hidden, batch_size, matmul_into(library))
+
+
+def _rbm_floor(n_hidden, batch_size, matmul):
     def make(X, y):
         n_visible = X.shape[1]
         W = np.zeros((n_visible, n_hidden), dtype=X.dtype)
@@ -101,11 +121,11 @@ def rbm_gemm_floor(n_hidden, batch_size):
             for batch in batches:
                 v0 = X[batch]
                 m = v0.shape[0]
-                np.matmul(v0, W, out=hidden[0, :m])                     # v0 -> h0
-                np.matmul(hidden[0, :m], W.T, out=visible[m:2 * m])     # h0 -> v1
-                np.matmul(visible[m:2 * m], W, out=hidden[1, :m])       # v1 -> p_h1
+                matmul(v0, W, hidden[0, :m])                         # v0 -> h0
+                matmul(hidden[0, :m], W.T, visible[m:2 * m])         # h0 -> v1
+                matmul(visible[m:2 * m], W, hidden[1, :m])           # v1 -> p_h1
                 # the two gradient products fused into one with k = 2 * batch
-                np.matmul(visible[:2 * m].T, hidden[:, :m].reshape(2 * m, n_hidden), out=grad)
+                matmul(visible[:2 * m].T, hidden[:, :m].reshape(2 * m, n_hidden), grad)
         return epoch
     return make
 
@@ -137,7 +157,7 @@ def rbm_cd1(n_hidden=500, batch_size=100, learning_rate=0.1, momentum=0.9):
     config.add("numpy reference", numpy_ref, role="numpy")
     config.add("fastblas", fastblas_rbm, requires=("fastblas.nn", "BernoulliRBM"))
     config.add("scikit-learn", sklearn_rbm, role="sklearn", requires="sklearn")
-    config.add("gemm floor", rbm_gemm_floor(n_hidden, batch_size), role="floor")
+    add_floors(config, rbm_gemm_floor(n_hidden, batch_size))
     return config
 
 
@@ -158,7 +178,7 @@ def rbm_sklearn_defaults():
 
     config.add("fastblas", fastblas_rbm, requires=("fastblas.nn", "BernoulliRBM"))
     config.add("scikit-learn", sklearn_rbm, role="sklearn", requires="sklearn")
-    config.add("gemm floor", rbm_gemm_floor(256, 10), role="floor")
+    add_floors(config, rbm_gemm_floor(256, 10))
     return config
 
 
@@ -166,6 +186,10 @@ def rbm_sklearn_defaults():
 
 def mlp_gemm_floor(n_hidden, batch_size):
     """The matrix products of a one-hidden-layer MLP epoch, alone, into preallocated outputs."""
+    return lambda library: _mlp_floor(n_hidden, batch_size, matmul_into(library))
+
+
+def _mlp_floor(n_hidden, batch_size, matmul):
     def make(X, y):
         n_features = X.shape[1]
         W1 = np.zeros((n_features, n_hidden), dtype=X.dtype)
@@ -180,11 +204,11 @@ def mlp_gemm_floor(n_hidden, batch_size):
             for batch in batches:
                 Xb = X[batch]
                 m = Xb.shape[0]
-                np.matmul(Xb, W1, out=H[:m])           # forward, hidden layer
-                np.matmul(H[:m], W2, out=Z[:m])        # forward, output layer
-                np.matmul(H[:m].T, Z[:m], out=gW2)     # backward: output weights
-                np.matmul(Z[:m], W2.T, out=dH[:m])     # backward: to the hidden layer
-                np.matmul(Xb.T, dH[:m], out=gW1)       # backward: hidden weights
+                matmul(Xb, W1, H[:m])           # forward, hidden layer
+                matmul(H[:m], W2, Z[:m])        # forward, output layer
+                matmul(H[:m].T, Z[:m], gW2)     # backward: output weights
+                matmul(Z[:m], W2.T, dH[:m])     # backward: to the hidden layer
+                matmul(Xb.T, dH[:m], gW1)       # backward: hidden weights
         return epoch
     return make
 
@@ -240,7 +264,7 @@ def mlp_configuration(name, n_hidden, activation, solver, batch_size, learning_r
     config.add("fastblas", fastblas_mlp, requires=("fastblas.nn", "MLPClassifier"))
     config.add("scikit-learn", sklearn_mlp, role="sklearn", requires="sklearn")
     config.add("pytorch (cpu)", torch_mlp, requires="torch")
-    config.add("gemm floor", mlp_gemm_floor(n_hidden, batch_size), role="floor")
+    add_floors(config, mlp_gemm_floor(n_hidden, batch_size))
     return config
 
 
@@ -262,7 +286,7 @@ def mlp_sklearn_defaults():
 
     config.add("fastblas", fastblas_mlp, requires=("fastblas.nn", "MLPClassifier"))
     config.add("scikit-learn", sklearn_mlp, role="sklearn", requires="sklearn")
-    config.add("gemm floor", mlp_gemm_floor(100, 200), role="floor")
+    add_floors(config, mlp_gemm_floor(100, 200))
     return config
 
 
