@@ -96,18 +96,17 @@ def matmul_into(library):
     return lambda a, b, out: fastblas.gemm(1.0, a, b, 0.0, out)
 
 
-def add_floors(config, floor):
+def add_floors(config, floor, n_hidden, batch_size):
     """The gemm floor through fastblas (the ratios' baseline) and through NumPy's BLAS."""
-    config.add("gemm floor", floor("fastblas"), role="floor", requires="fastblas")
-    config.add("gemm floor, NumPy's BLAS", floor("numpy"))
+    config.add("gemm floor", floor(n_hidden, batch_size, "fastblas"), role="floor",
+               requires="fastblas")
+    config.add("gemm floor, NumPy's BLAS", floor(n_hidden, batch_size, "numpy"))
 
 
-def rbm_gemm_floor(n_hidden, batch_size):
+def rbm_gemm_floor(n_hidden, batch_size, library):
     """The matrix products of a CD-1 (or PCD-1) epoch, alone, into preallocated outputs."""
-    return lambda library: _rbm_floor(n_hidden, batch_size, matmul_into(library))
+    matmul = matmul_into(library)
 
-
-def _rbm_floor(n_hidden, batch_size, matmul):
     def make(X, y):
         n_visible = X.shape[1]
         W = np.zeros((n_visible, n_hidden), dtype=X.dtype)
@@ -157,7 +156,7 @@ def rbm_cd1(n_hidden=500, batch_size=100, learning_rate=0.1, momentum=0.9):
     config.add("numpy reference", numpy_ref, role="numpy")
     config.add("fastblas", fastblas_rbm, requires=("fastblas.nn", "BernoulliRBM"))
     config.add("scikit-learn", sklearn_rbm, role="sklearn", requires="sklearn")
-    add_floors(config, rbm_gemm_floor(n_hidden, batch_size))
+    add_floors(config, rbm_gemm_floor, n_hidden, batch_size)
     return config
 
 
@@ -178,18 +177,16 @@ def rbm_sklearn_defaults():
 
     config.add("fastblas", fastblas_rbm, requires=("fastblas.nn", "BernoulliRBM"))
     config.add("scikit-learn", sklearn_rbm, role="sklearn", requires="sklearn")
-    add_floors(config, rbm_gemm_floor(256, 10))
+    add_floors(config, rbm_gemm_floor, 256, 10)
     return config
 
 
 # ---------------------------------------------------------------- MLP
 
-def mlp_gemm_floor(n_hidden, batch_size):
+def mlp_gemm_floor(n_hidden, batch_size, library):
     """The matrix products of a one-hidden-layer MLP epoch, alone, into preallocated outputs."""
-    return lambda library: _mlp_floor(n_hidden, batch_size, matmul_into(library))
+    matmul = matmul_into(library)
 
-
-def _mlp_floor(n_hidden, batch_size, matmul):
     def make(X, y):
         n_features = X.shape[1]
         W1 = np.zeros((n_features, n_hidden), dtype=X.dtype)
@@ -264,7 +261,7 @@ def mlp_configuration(name, n_hidden, activation, solver, batch_size, learning_r
     config.add("fastblas", fastblas_mlp, requires=("fastblas.nn", "MLPClassifier"))
     config.add("scikit-learn", sklearn_mlp, role="sklearn", requires="sklearn")
     config.add("pytorch (cpu)", torch_mlp, requires="torch")
-    add_floors(config, mlp_gemm_floor(n_hidden, batch_size))
+    add_floors(config, mlp_gemm_floor, n_hidden, batch_size)
     return config
 
 
@@ -286,7 +283,7 @@ def mlp_sklearn_defaults():
 
     config.add("fastblas", fastblas_mlp, requires=("fastblas.nn", "MLPClassifier"))
     config.add("scikit-learn", sklearn_mlp, role="sklearn", requires="sklearn")
-    add_floors(config, mlp_gemm_floor(100, 200))
+    add_floors(config, mlp_gemm_floor, 100, 200)
     return config
 
 
