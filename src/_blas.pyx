@@ -269,7 +269,7 @@ cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
 
 
 cdef inline double run_level1(Level1 op, int t, double alpha, cnp.ndarray x,
-                       cnp.ndarray y=None, intp *argmax=NULL):
+                              cnp.ndarray y=None, intp *argmax=NULL):
     """Dispatch `op` on the float type `t`, without the GIL when the work is long."""
     cdef Vector vx = as_vector(x)
     cdef Vector vy
@@ -287,7 +287,7 @@ cdef inline double run_level1(Level1 op, int t, double alpha, cnp.ndarray x,
     return result
 
 
-cdef cnp.ndarray vector_input(object x, str name, int t):
+cdef cnp.ndarray vector_input(object x, str name):
     """`x` checked as a 1-D input vector, copied if BLAS cannot read it as it is."""
     check_ndim(x, 1, name)
     return x if blas_vector(x) else aligned_copy(x)
@@ -348,8 +348,8 @@ def dsdot(x, y):
         float_type(y, "y")
         raise TypeError(f"x and y must both be float32 (dsdot accumulates float32 "
                         f"in float64), got {x.dtype} and {y.dtype}")
-    x = vector_input(x, "x", FLOAT32)
-    y = vector_input(y, "y", FLOAT32)
+    x = vector_input(x, "x")
+    y = vector_input(y, "y")
     check_same_length(x, y, "x and y")
     return fb_float64_scalar(run_level1(DSDOT, FLOAT32, 0.0, x, y))
 
@@ -364,7 +364,7 @@ cdef cnp.ndarray vector_output(object y, str name):
 cdef object update_vector(Level1 op, double alpha, object x, object y):
     """y <- op(x, y) in place for axpy and copy: validation, staging, write-back."""
     cdef int t = common_type(x, "x", y, "y")
-    x = vector_input(x, "x", t)
+    x = vector_input(x, "x")
     cdef cnp.ndarray target = vector_output(y, "y")
     check_same_length(x, target, "x and y")
     if overlap(x, target):
@@ -419,19 +419,19 @@ def swap(x, y):
 def nrm2(x):
     """Euclidean norm sqrt(sum(x**2)), without overflow; a scalar of x's dtype."""
     cdef int t = float_type(x, "x")
-    return float_scalar(t, run_level1(NRM2, t, 0.0, vector_input(x, "x", t)))
+    return float_scalar(t, run_level1(NRM2, t, 0.0, vector_input(x, "x")))
 
 
 def asum(x):
     """sum(abs(x)); a scalar of x's dtype."""
     cdef int t = float_type(x, "x")
-    return float_scalar(t, run_level1(ASUM, t, 0.0, vector_input(x, "x", t)))
+    return float_scalar(t, run_level1(ASUM, t, 0.0, vector_input(x, "x")))
 
 
 def iamax(x):
     """Index of the first largest abs(x[i]), as ``np.argmax(np.abs(x))``."""
     cdef int t = float_type(x, "x")
-    cdef cnp.ndarray v = vector_input(x, "x", t)
+    cdef cnp.ndarray v = vector_input(x, "x")
     if cnp.PyArray_DIM(v, 0) == 0:
         raise ValueError("iamax of an empty x: there is no largest element")
     if cnp.PyArray_DIM(v, 0) > 1 and cnp.PyArray_STRIDE(v, 0) < 0:
