@@ -18,9 +18,16 @@ __all__ = sorted(_MODULE_OF)
 
 
 def __getattr__(name):
-    if name in _MODULE_OF:
-        return getattr(importlib.import_module(_MODULE_OF[name]), name)
-    raise AttributeError(f"module 'fastblas.nn' has no attribute {name!r}")
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'fastblas.nn' has no attribute {name!r}")
+    try:
+        module = importlib.import_module(_MODULE_OF[name])
+    except ModuleNotFoundError as exc:
+        if exc.name != "sklearn":
+            raise
+        raise ImportError(f"fastblas.nn.{name} needs scikit-learn: "
+                          'pip install "fastblas[nn]"') from exc
+    return getattr(module, name)
 
 
 def __dir__():
