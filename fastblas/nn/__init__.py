@@ -23,7 +23,7 @@ def __getattr__(name):
     try:
         module = importlib.import_module(_MODULE_OF[name])
     except ModuleNotFoundError as exc:
-        if exc.name != "sklearn":
+        if (exc.name or "").partition(".")[0] != "sklearn":
             raise
         raise ImportError(f"fastblas.nn.{name} needs scikit-learn: "
                           'pip install "fastblas[nn]"') from exc
