@@ -27,6 +27,11 @@ API
     the optional PNG of speed-up against size.
 ``parse_int_list(text)``
     argparse ``type=`` for ``"8,32,2**20"``.
+``add_run_options(parser, quick_help, plot_help, threads_help)``
+    the options every micro-benchmark takes: --dtypes, --repeat, --threads, --quick,
+    --seed, --markdown, --plot.
+``print_header(title, settings, ratios)`` / ``print_results(table, results, plot, path)``
+    the frame of a report: what was timed and on which machine; the table and plot.
 ``settings_from_args(parser, args, defaults, quick)``
     the run settings: ``quick`` or ``defaults``, overridden by explicit options.
 
@@ -43,7 +48,8 @@ import sys
 import timeit
 
 __all__ = [
-    "blas_thread_limits", "describe_machine", "format_table", "parse_int_list",
+    "add_run_options", "blas_thread_limits", "describe_machine", "print_header",
+    "print_results", "format_table", "parse_int_list",
     "plot_speedups", "python_call_overhead", "require_matplotlib", "settings_from_args",
     "time_interleaved",
 ]
@@ -213,6 +219,36 @@ def parse_int_list(text):
             raise argparse.ArgumentTypeError(f"negative: {item!r}")
         values.append(value)
     return values
+
+
+def add_run_options(parser, quick_help, plot_help, threads_help):
+    """Add the options shared by the micro-benchmarks to ``parser``."""
+    parser.add_argument("--dtypes", type=lambda s: s.split(","),
+                        help="float32 and/or float64 (default: float32,float64)")
+    parser.add_argument("--repeat", type=int,
+                        help="interleaved rounds; the median is kept (default: 7)")
+    parser.add_argument("--threads", type=parse_int_list, help=threads_help)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random operands")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table as Markdown (for the README)")
+    parser.add_argument("--plot", metavar="FILE.png", help=plot_help)
+
+
+def print_header(title, settings, ratios):
+    """What is timed (``title``), how, what the ratios mean, and on which machine."""
+    print(f"{title}, median of {settings['repeat']} interleaved timings of "
+          f"~{1e3 * settings['target']:.0f} ms; {ratios}")
+    for line in describe_machine():
+        print("  " + line)
+
+
+def print_results(table, results, plot, path):
+    """The table, and the plot ``plot(results, path)`` when a path was asked for."""
+    print(table)
+    if path:
+        plot(results, path)
+        print(f"\nspeed-up plot written to {path}")
 
 
 def settings_from_args(parser, args, defaults, quick):

@@ -124,21 +124,12 @@ def build_parser():
     parser.add_argument("--shapes", type=_parse_shapes,
                         help="non-square products MxKxN for (MxK)@(KxN), or none "
                              "(default: the training shapes 100x784x500,500x100x784)")
-    parser.add_argument("--dtypes", type=lambda s: s.split(","),
-                        help="float32 and/or float64 (default: float32,float64)")
-    parser.add_argument("--repeat", type=int,
-                        help="interleaved rounds; the median is kept (default: 7)")
-    parser.add_argument("--threads", type=_timing.parse_int_list,
-                        help="BLAS thread caps (threadpoolctl), default 1,2")
-    parser.add_argument("--quick", action="store_true",
-                        help="a short run (float32, square 8 and 512 and (100x784)@(784x500), "
-                             "1 thread, 3 rounds of ~5 ms); explicit options still win")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random operands")
-    parser.add_argument("--markdown", action="store_true",
-                        help="print the table as Markdown (for the README)")
-    parser.add_argument("--plot", metavar="FILE.png",
-                        help="also write speed-up against FLOP count as a PNG "
-                             "(needs matplotlib)")
+    _timing.add_run_options(
+        parser,
+        quick_help="a short run (float32, square 8 and 512 and (100x784)@(784x500), "
+                   "1 thread, 3 rounds of ~5 ms); explicit options still win",
+        plot_help="also write speed-up against FLOP count as a PNG (needs matplotlib)",
+        threads_help="BLAS thread caps (threadpoolctl), default 1,2")
     return parser
 
 
@@ -149,18 +140,12 @@ def main(argv=None):
     settings = _timing.settings_from_args(parser, args, DEFAULTS, QUICK)
     shapes = list(dict.fromkeys([(s, s, s) for s in settings["sizes"]] + settings["shapes"]))
 
-    print("fastblas gemm comparison: us per call, median of "
-          f"{settings['repeat']} interleaved timings of ~{1e3 * settings['target']:.0f} ms; "
-          "GFLOP/s = 2mnk / time; speed-up = matmul's time / fastblas's time")
-    for line in _timing.describe_machine():
-        print("  " + line)
+    _timing.print_header("fastblas gemm comparison: us per call", settings,
+                         "GFLOP/s = 2mnk / time; speed-up = matmul's time / fastblas's time")
     print()
     results = run(shapes, settings["dtypes"], settings["repeat"], settings["threads"],
                   settings["target"], seed=args.seed)
-    print(format_results(results, args.markdown))
-    if args.plot:
-        plot(results, args.plot)
-        print(f"\nspeed-up plot written to {args.plot}")
+    _timing.print_results(format_results(results, args.markdown), results, plot, args.plot)
     return 0
 
 

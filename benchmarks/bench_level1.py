@@ -123,21 +123,13 @@ def build_parser():
     parser.add_argument("--sizes", type=_timing.parse_int_list,
                         help="vector lengths, e.g. 8,32,2**20 (default: %s)"
                         % ",".join(map(str, DEFAULTS["sizes"])))
-    parser.add_argument("--dtypes", type=lambda s: s.split(","),
-                        help="float32 and/or float64 (default: float32,float64)")
-    parser.add_argument("--repeat", type=int,
-                        help="interleaved rounds; the median is kept (default: 7)")
-    parser.add_argument("--threads", type=_timing.parse_int_list,
-                        help="BLAS thread caps (threadpoolctl), default 1,2; lengths "
-                             f"below {MULTI_THREAD_MIN_N} use the first only")
-    parser.add_argument("--quick", action="store_true",
-                        help="a short run (float32, n=32,1024,2**20, 1 thread, 3 rounds "
-                             "of ~5 ms); explicit options still win")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random operands")
-    parser.add_argument("--markdown", action="store_true",
-                        help="print the table as Markdown (for the README)")
-    parser.add_argument("--plot", metavar="FILE.png",
-                        help="also write speed-up against n as a PNG (needs matplotlib)")
+    _timing.add_run_options(
+        parser,
+        quick_help="a short run (float32, n=32,1024,2**20, 1 thread, 3 rounds of ~5 ms); "
+                   "explicit options still win",
+        plot_help="also write speed-up against n as a PNG (needs matplotlib)",
+        threads_help="BLAS thread caps (threadpoolctl), default 1,2; lengths "
+                     f"below {MULTI_THREAD_MIN_N} use the first only")
     return parser
 
 
@@ -147,11 +139,8 @@ def main(argv=None):
     _timing.require_matplotlib(parser, args.plot)
     settings = _timing.settings_from_args(parser, args, DEFAULTS, QUICK)
 
-    print("fastblas level-1 comparison: ns per call, median of "
-          f"{settings['repeat']} interleaved timings of ~{1e3 * settings['target']:.0f} ms; "
-          "speed-up = other's time / fastblas's time")
-    for line in _timing.describe_machine():
-        print("  " + line)
+    _timing.print_header("fastblas level-1 comparison: ns per call", settings,
+                         "speed-up = other's time / fastblas's time")
     overhead = _timing.python_call_overhead(repeat=settings["repeat"], target=settings["target"])
     print(f"  empty Python call f(): {overhead['f()']:.1f} ns "
           f"(timeit loop alone: {overhead['pass']:.1f} ns)")
@@ -160,10 +149,7 @@ def main(argv=None):
     print()
     results = run(settings["sizes"], settings["dtypes"], settings["repeat"],
                   settings["threads"], settings["target"], seed=args.seed)
-    print(format_results(results, args.markdown))
-    if args.plot:
-        plot(results, args.plot)
-        print(f"\nspeed-up plot written to {args.plot}")
+    _timing.print_results(format_results(results, args.markdown), results, plot, args.plot)
     return 0
 
 
