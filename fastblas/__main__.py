@@ -303,15 +303,22 @@ def _train_and_time(kind, make, config, X_train, y_train, epochs, evaluate, desc
     return model
 
 
-def _print_speed(config, X, y, repeat=3):
-    """One float32 epoch of fastblas and of the NumPy reference, interleaved; medians."""
+def _print_speed(config, X, y, repeat=5):
+    """One float32 epoch of fastblas and of the NumPy reference, interleaved; medians.
+
+    On one BLAS thread: on a small shared machine 2-thread OpenBLAS calls stall now
+    and then, which swamps epochs this short (see the README).
+    """
+    from threadpoolctl import threadpool_limits   # a scikit-learn dependency
     bench_train = import_benchmark("bench_train")
     contenders = [c for c in config.contenders
                   if c.dtype == np.float32 and c.name in ("fastblas", "numpy reference")]
-    seconds = dict(zip((c.name for c in contenders), bench_train.time_epochs(
-        contenders, {np.float32: (X, y)}, repeat, warmup_samples=min(len(X), 200))))
+    with threadpool_limits(limits=1, user_api="blas"):
+        seconds = dict(zip((c.name for c in contenders), bench_train.time_epochs(
+            contenders, {np.float32: (X, y)}, repeat, warmup_samples=min(len(X), 200))))
     fast, ref = seconds["fastblas"], seconds["numpy reference"]
-    print(f"  speed, one epoch over {len(X)} images (interleaved, median of {repeat}): "
+    print(f"  speed, one epoch over {len(X)} images (1 BLAS thread, interleaved, "
+          f"median of {repeat}): "
           f"fastblas {fast:.3f} s, NumPy reference {ref:.3f} s: "
           f"fastblas is {ref / fast:.2f}x as fast")
 
