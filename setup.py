@@ -1,5 +1,8 @@
 """Build the Cython extensions: every src/NAME.pyx becomes the module fastblas.NAME.
 
+A template src/NAME.pyx.tp (Tempita, as scikit-learn's ``_sgd_fast.pyx.tp``) is
+rendered to src/NAME.pyx first: one source that spells out a class per dtype.
+
 Each module links against SciPy's BLAS through ``cimport scipy.linalg.cython_blas``
 (no link-time BLAS dependency) and against NumPy's static ``npyrandom``/``npymath``
 libraries for the ``bitgen_t`` random C API used by the training loops.
@@ -34,6 +37,21 @@ def check_blas_int():
 
 
 check_blas_int()
+
+
+def render_templates():
+    """Render every src/*.pyx.tp to the .pyx beside it (generated, not in git)."""
+    from Cython import Tempita
+    for template in glob(os.path.join(HERE, "src", "*.pyx.tp")):
+        with open(template) as f:
+            text = Tempita.sub(f.read())
+        target = template[:-len(".tp")]
+        header = f"# Generated from {os.path.basename(template)} by setup.py: edit that.\n"
+        with open(target, "w") as f:
+            f.write(header + text)
+
+
+render_templates()
 
 numpy_root = os.path.dirname(np.__file__)
 extensions = [
