@@ -1,10 +1,10 @@
 # cython: language_level=3
-"""nogil BLAS kernels for other Cython code, fused over float and double.
+"""nogil BLAS kernels for other Cython code, fused over the four BLAS types.
 
     from fastblas.cyblas cimport dot, axpy, gemm
 
     with nogil:
-        s = dot(n, &x[0], 1, &y[0], 1)                         # float or double
+        s = dot(n, &x[0], 1, &y[0], 1)      # float, double, float/double complex
         gemm(b'N', b'T', m, n, k, 1.0, A, lda, B, ldb, 0.0, C, ldc)
 
 Every function is ``cdef inline ... noexcept nogil`` and calls
@@ -19,28 +19,47 @@ Conventions
   ``lda`` is the distance in elements between consecutive rows. A Fortran-ordered
   matrix is the row-major transpose of itself: pass it with the opposite ``trans``.
   Row-major calls are mapped onto column-major BLAS by the identity (AB)' = B'A'.
+* ``blas_t`` is float, double, ``float complex`` or ``double complex`` (BLAS's s, d,
+  c, z); ``floating`` is its real half. Complex routines never conjugate: ``dot`` is
+  cdotu/zdotu (``np.dot``'s sum of x[i] * y[i]), ``ger`` is cgeru/zgeru, and
+  ``trans`` b'T' means the plain transpose. ``nrm2`` and ``asum`` return a double
+  whatever the type (for float the widening is exact): ``nrm2`` is the Euclidean
+  norm sqrt(sum |x[i]|**2), while ``asum`` and ``iamax`` measure a complex element
+  by |Re| + |Im|, as BLAS defines them (scasum, icamax), not by its modulus.
 * Nothing is checked here; validation is the caller's job (the Python facade in
   ``fastblas._blas`` does it once, before dispatching).
 """
 from libc.math cimport sqrt, sqrtf
 from scipy.linalg cimport cython_blas as blas
 
+ctypedef float complex float_complex
+ctypedef double complex double_complex
+
 ctypedef fused floating:
     float
     double
+
+ctypedef fused blas_t:
+    float
+    double
+    float_complex
+    double_complex
 
 
 # ---------------------------------------------------------------------------
 # Level 1
 # ---------------------------------------------------------------------------
 
-cdef inline floating dot(int n, floating *x, int incx,
-                         floating *y, int incy) noexcept nogil:
-    """sum_i x[i] * y[i]"""
-    if floating is float:
+cdef inline blas_t dot(int n, blas_t *x, int incx, blas_t *y, int incy) noexcept nogil:
+    """sum_i x[i] * y[i], unconjugated for complex (BLAS's dotu)"""
+    if blas_t is float:
         return blas.sdot(&n, x, &incx, y, &incy)
-    else:
+    elif blas_t is double:
         return blas.ddot(&n, x, &incx, y, &incy)
+    elif blas_t is float_complex:
+        return blas.cdotu(&n, x, &incx, y, &incy)
+    else:
+        return blas.zdotu(&n, x, &incx, y, &incy)
 
 
 cdef inline double dsdot(int n, float *x, int incx, float *y, int incy) noexcept nogil:
@@ -71,73 +90,106 @@ cdef inline double dsdot(int n, float *x, int incx, float *y, int incy) noexcept
     return (s0 + s1) + (s2 + s3)
 
 
-cdef inline void axpy(int n, floating alpha, floating *x, int incx,
-                      floating *y, int incy) noexcept nogil:
-    """y <- alpha * x + y"""
-    if floating is float:
+cdef inline void axpy(int n, blas_t alpha, blas_t *x, int incx,
+                      blas_t *y, int incy) noexcept nogil:
+    """y <- alpha * x + y (BLAS returns at once when alpha == 0)"""
+    if blas_t is float:
         blas.saxpy(&n, &alpha, x, &incx, y, &incy)
-    else:
+    elif blas_t is double:
         blas.daxpy(&n, &alpha, x, &incx, y, &incy)
+    elif blas_t is float_complex:
+        blas.caxpy(&n, &alpha, x, &incx, y, &incy)
+    else:
+        blas.zaxpy(&n, &alpha, x, &incx, y, &incy)
 
 
-cdef inline void scal(int n, floating alpha, floating *x, int incx) noexcept nogil:
+cdef inline void scal(int n, blas_t alpha, blas_t *x, int incx) noexcept nogil:
     """x <- alpha * x"""
-    if floating is float:
+    if blas_t is float:
         blas.sscal(&n, &alpha, x, &incx)
-    else:
+    elif blas_t is double:
         blas.dscal(&n, &alpha, x, &incx)
+    elif blas_t is float_complex:
+        blas.cscal(&n, &alpha, x, &incx)
+    else:
+        blas.zscal(&n, &alpha, x, &incx)
 
 
-cdef inline void copy(int n, floating *x, int incx, floating *y, int incy) noexcept nogil:
+cdef inline void copy(int n, blas_t *x, int incx, blas_t *y, int incy) noexcept nogil:
     """y <- x"""
-    if floating is float:
+    if blas_t is float:
         blas.scopy(&n, x, &incx, y, &incy)
-    else:
+    elif blas_t is double:
         blas.dcopy(&n, x, &incx, y, &incy)
+    elif blas_t is float_complex:
+        blas.ccopy(&n, x, &incx, y, &incy)
+    else:
+        blas.zcopy(&n, x, &incx, y, &incy)
 
 
-cdef inline void swap(int n, floating *x, int incx, floating *y, int incy) noexcept nogil:
+cdef inline void swap(int n, blas_t *x, int incx, blas_t *y, int incy) noexcept nogil:
     """x <-> y"""
-    if floating is float:
+    if blas_t is float:
         blas.sswap(&n, x, &incx, y, &incy)
-    else:
+    elif blas_t is double:
         blas.dswap(&n, x, &incx, y, &incy)
+    elif blas_t is float_complex:
+        blas.cswap(&n, x, &incx, y, &incy)
+    else:
+        blas.zswap(&n, x, &incx, y, &incy)
 
 
-cdef inline floating nrm2(int n, floating *x, int incx) noexcept nogil:
-    """sqrt(sum_i x[i]**2), without overflow or underflow.
+cdef inline double nrm2(int n, blas_t *x, int incx) noexcept nogil:
+    """sqrt(sum_i |x[i]|**2), without overflow or underflow.
 
-    BLAS's nrm2 rescales as it goes and runs 2-4x slower than a dot product, so the
-    sum of squares comes from dot(x, x) whenever it lands far inside the type's range
-    (where no partial sum can have overflowed, nor lost its digits to underflow);
-    otherwise the careful way: float32 squares summed in double (which cannot
-    overflow or underflow), float64 through dnrm2.
+    BLAS's nrm2 rescales as it goes and runs 2-4x slower than a dot product, so for
+    real x the sum of squares comes from dot(x, x) whenever it lands far inside the
+    type's range (where no partial sum can have overflowed, nor lost its digits to
+    underflow); otherwise the careful way: float32 squares summed in double (which
+    cannot overflow or underflow), float64 through dnrm2. Complex x goes to
+    scnrm2/dznrm2.
     """
-    cdef floating squares = dot(n, x, incx, x, incx)
-    if floating is float:
-        if 1e-30 < squares < 1e37:
-            return sqrtf(squares)
+    cdef float squares_f
+    cdef double squares_d
+    if blas_t is float:
+        squares_f = dot(n, x, incx, x, incx)
+        if 1e-30 < squares_f < 1e37:
+            return sqrtf(squares_f)
         return <float>sqrt(dsdot(n, x, incx, x, incx))
-    else:
-        if 1e-280 < squares < 1e300:
-            return sqrt(squares)
+    elif blas_t is double:
+        squares_d = dot(n, x, incx, x, incx)
+        if 1e-280 < squares_d < 1e300:
+            return sqrt(squares_d)
         return blas.dnrm2(&n, x, &incx)
+    elif blas_t is float_complex:
+        return blas.scnrm2(&n, x, &incx)
+    else:
+        return blas.dznrm2(&n, x, &incx)
 
 
-cdef inline floating asum(int n, floating *x, int incx) noexcept nogil:
-    """sum_i |x[i]|"""
-    if floating is float:
+cdef inline double asum(int n, blas_t *x, int incx) noexcept nogil:
+    """sum_i |x[i]|; for complex sum_i |Re x[i]| + |Im x[i]| (BLAS's scasum/dzasum)"""
+    if blas_t is float:
         return blas.sasum(&n, x, &incx)
-    else:
+    elif blas_t is double:
         return blas.dasum(&n, x, &incx)
-
-
-cdef inline int iamax(int n, floating *x, int incx) noexcept nogil:
-    """0-based index of the first largest |x[i]|; -1 when n < 1 or incx < 1."""
-    if floating is float:
-        return blas.isamax(&n, x, &incx) - 1
+    elif blas_t is float_complex:
+        return blas.scasum(&n, x, &incx)
     else:
+        return blas.dzasum(&n, x, &incx)
+
+
+cdef inline int iamax(int n, blas_t *x, int incx) noexcept nogil:
+    """0-based index of the first largest |x[i]| (|Re| + |Im| for complex);
+    -1 when n < 1 or incx < 1."""
+    if blas_t is float:
+        return blas.isamax(&n, x, &incx) - 1
+    elif blas_t is double:
         return blas.idamax(&n, x, &incx) - 1
+    elif blas_t is float_complex:
+        return blas.icamax(&n, x, &incx) - 1
+    else:
+        return blas.izamax(&n, x, &incx) - 1
 
 
 # ---------------------------------------------------------------------------
@@ -148,43 +200,59 @@ cdef inline char _flip(char trans) noexcept nogil:
     return b'N' if trans == b'T' or trans == b't' else b'T'
 
 
-cdef inline void gemv(char trans, int m, int n, floating alpha, floating *a, int lda,
-                      floating *x, int incx, floating beta,
-                      floating *y, int incy) noexcept nogil:
+cdef inline void gemv(char trans, int m, int n, blas_t alpha, blas_t *a, int lda,
+                      blas_t *x, int incx, blas_t beta,
+                      blas_t *y, int incy) noexcept nogil:
     """y <- alpha * op(A) x + beta * y, A an m x n row-major matrix, op(A) = A or A'.
 
     The buffer of a row-major m x n A is a column-major n x m A', hence the flip.
+    BLAS returns at once when alpha == 0 and beta == 1, and with beta == 0 never
+    reads y.
     """
     cdef char t = _flip(trans)
-    if floating is float:
+    if blas_t is float:
         blas.sgemv(&t, &n, &m, &alpha, a, &lda, x, &incx, &beta, y, &incy)
-    else:
+    elif blas_t is double:
         blas.dgemv(&t, &n, &m, &alpha, a, &lda, x, &incx, &beta, y, &incy)
+    elif blas_t is float_complex:
+        blas.cgemv(&t, &n, &m, &alpha, a, &lda, x, &incx, &beta, y, &incy)
+    else:
+        blas.zgemv(&t, &n, &m, &alpha, a, &lda, x, &incx, &beta, y, &incy)
 
 
-cdef inline void ger(int m, int n, floating alpha, floating *x, int incx,
-                     floating *y, int incy, floating *a, int lda) noexcept nogil:
-    """A <- alpha * x y' + A, A an m x n row-major matrix.
+cdef inline void ger(int m, int n, blas_t alpha, blas_t *x, int incx,
+                     blas_t *y, int incy, blas_t *a, int lda) noexcept nogil:
+    """A <- alpha * x y' + A, A an m x n row-major matrix (unconjugated: geru).
 
     Column-major view: A' <- alpha * y x' + A', so x and y trade places.
     """
-    if floating is float:
+    if blas_t is float:
         blas.sger(&n, &m, &alpha, y, &incy, x, &incx, a, &lda)
-    else:
+    elif blas_t is double:
         blas.dger(&n, &m, &alpha, y, &incy, x, &incx, a, &lda)
+    elif blas_t is float_complex:
+        blas.cgeru(&n, &m, &alpha, y, &incy, x, &incx, a, &lda)
+    else:
+        blas.zgeru(&n, &m, &alpha, y, &incy, x, &incx, a, &lda)
 
 
 cdef inline void gemm(char transa, char transb, int m, int n, int k,
-                      floating alpha, floating *a, int lda, floating *b, int ldb,
-                      floating beta, floating *c, int ldc) noexcept nogil:
+                      blas_t alpha, blas_t *a, int lda, blas_t *b, int ldb,
+                      blas_t beta, blas_t *c, int ldc) noexcept nogil:
     """C <- alpha * op(A) op(B) + beta * C, all row-major; C is m x n, op(A) m x k.
 
     Column-major view: C' <- alpha * op(B)' op(A)' + beta * C', so A and B trade
-    places and keep their trans flags.
+    places and keep their trans flags. With beta == 0, C is never read.
     """
-    if floating is float:
+    if blas_t is float:
         blas.sgemm(&transb, &transa, &n, &m, &k, &alpha, b, &ldb, a, &lda,
                    &beta, c, &ldc)
-    else:
+    elif blas_t is double:
         blas.dgemm(&transb, &transa, &n, &m, &k, &alpha, b, &ldb, a, &lda,
+                   &beta, c, &ldc)
+    elif blas_t is float_complex:
+        blas.cgemm(&transb, &transa, &n, &m, &k, &alpha, b, &ldb, a, &lda,
+                   &beta, c, &ldc)
+    else:
+        blas.zgemm(&transb, &transa, &n, &m, &k, &alpha, b, &ldb, a, &lda,
                    &beta, c, &ldc)

@@ -1,4 +1,5 @@
 # cython: language_level=3
+# distutils: define_macros=NPY_TARGET_VERSION=NPY_2_0_API_VERSION
 """The Python facade: NumPy arrays in, SciPy's BLAS (through fastblas.cyblas) out.
 
 Every public function takes plain objects, validates them once with NumPy's C API
@@ -9,6 +10,11 @@ Operands BLAS cannot take as they are (unaligned, byte-swapped, zero or
 non-itemsize strides, negative leading dimensions) are copied to an aligned
 contiguous temporary; an output staged that way is written back afterwards.
 An output that overlaps an input in memory gets a private copy of the input.
+
+float32, float64, complex64 and complex128 share one validation path; the fused
+kernels of fastblas.cyblas are instantiated for the type at the last step.
+Floating-point exceptions raised by a product are reported through NumPy's error
+state (np.errstate), as NumPy does around its own BLAS calls.
 """
 cimport numpy as cnp
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_CheckExact
@@ -17,11 +23,12 @@ from libc.limits cimport INT_MAX
 from libc.math cimport fabs, hypot, isnan
 
 from fastblas cimport cyblas
-from fastblas.cyblas cimport floating
+from fastblas.cyblas cimport blas_t, double_complex, float_complex
 
 import numpy as np
 
 cnp.import_array()
+cnp.import_ufunc()
 
 cdef extern from "voidptr.h":
     void *fb_data(object arr)
@@ -33,10 +40,21 @@ cdef extern from "Python.h":
     PyThreadState *PyEval_SaveThread()
     void PyEval_RestoreThread(PyThreadState *state)
 
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_Scalar(void *data, cnp.dtype descr, object base)
+
+cdef extern from "numpy/npy_math.h":
+    int npy_clear_floatstatus_barrier(char *barrier) nogil
+
+cdef extern from "numpy/ufuncobject.h":
+    int PyUFunc_GiveFloatingpointErrors(const char *name, int fpe_errors) except -1
+
 ctypedef cnp.npy_intp intp
 
 cdef int FLOAT32 = cnp.NPY_FLOAT
 cdef int FLOAT64 = cnp.NPY_DOUBLE
+cdef int COMPLEX64 = cnp.NPY_CFLOAT
+cdef int COMPLEX128 = cnp.NPY_CDOUBLE
 
 # Below these sizes the BLAS call is cheaper than releasing and re-taking the GIL.
 cdef intp NOGIL_MIN_LENGTH = 4096
@@ -61,6 +79,29 @@ cdef inline void restore_gil(PyThreadState *state) noexcept:
         PyEval_RestoreThread(state)
 
 
+# ---------------------------------------------------------------------------
+# Floating-point exceptions, reported as NumPy reports them
+# ---------------------------------------------------------------------------
+
+cdef inline void clear_fp_errors() noexcept nogil:
+    """Clear the floating-point status flags before a product (cheap when clear)."""
+    npy_clear_floatstatus_barrier(NULL)
+
+
+cdef inline int report_fp_errors(const char *name, void *result) except -1:
+    """Warn or raise for the flags raised since clear_fp_errors(), then clear them.
+
+    The RuntimeWarning, FloatingPointError, 'call' or 'log' is NumPy's own, chosen
+    by np.errstate, with the message "invalid value encountered in <name>" that
+    np.dot gives. `result` is the address the product was written to: a barrier
+    that keeps the compiler from reading the flags before the result exists.
+    """
+    cdef int raised = npy_clear_floatstatus_barrier(<char *>result)
+    if raised:
+        return PyUFunc_GiveFloatingpointErrors(name, raised)
+    return 0
+
+
 def _set_chunk_limit(limit):
     """Set the longest length handed to one BLAS call; return the previous limit."""
     global chunk_limit
@@ -79,21 +120,31 @@ cdef inline bint is_float_array(object a, int typenum):
     return cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
 
 
-cdef int float_type(object a, str name) except -1:
-    """The type number of `a`, which must be a float32 or float64 ndarray."""
+cdef inline bint is_blas_type(int t) noexcept:
+    return t == FLOAT32 or t == FLOAT64 or t == COMPLEX64 or t == COMPLEX128
+
+
+cdef inline bint is_complex(int t) noexcept:
+    return t == COMPLEX64 or t == COMPLEX128
+
+
+cdef int blas_type(object a, str name) except -1:
+    """The type number of `a`, which must be a float32, float64, complex64 or
+    complex128 ndarray."""
     if not cnp.PyArray_Check(a):
-        raise TypeError(f"{name} must be a numpy.ndarray of float32 or float64, "
-                        f"got {type(a).__name__}")
+        raise TypeError(f"{name} must be a numpy.ndarray of float32, float64, "
+                        f"complex64 or complex128, got {type(a).__name__}")
     cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
-    if t != FLOAT32 and t != FLOAT64:
-        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+    if not is_blas_type(t):
+        raise TypeError(f"{name} must have dtype float32, float64, complex64 or "
+                        f"complex128, got {a.dtype}")
     return t
 
 
 cdef int common_type(object a, str a_name, object b, str b_name) except -1:
-    """The float type shared by `a` and `b`; TypeError naming them if they differ."""
-    cdef int t = float_type(a, a_name)
-    if float_type(b, b_name) != t:
+    """The BLAS type shared by `a` and `b`; TypeError naming them if they differ."""
+    cdef int t = blas_type(a, a_name)
+    if blas_type(b, b_name) != t:
         raise TypeError(f"{a_name} and {b_name} must have the same dtype, "
                         f"got {a.dtype} and {b.dtype}")
     return t
@@ -112,8 +163,12 @@ cdef int check_writeable(cnp.ndarray a, str name) except -1:
     return 0
 
 
-cdef double real_scalar(object value, str name) except? -1.0:
-    """`value` as a C double; TypeError for anything that is not a real number."""
+cdef double complex scalar(object value, str name, int t) except *:
+    """`value` as the alpha or beta of a product over arrays of type `t`.
+
+    A real number for float32/float64 arrays, a real or complex number for complex
+    ones; a TypeError naming the argument otherwise.
+    """
     if PyFloat_CheckExact(value):
         return PyFloat_AS_DOUBLE(value)
     if isinstance(value, (int, np.integer, np.floating)):
@@ -121,7 +176,30 @@ cdef double real_scalar(object value, str name) except? -1.0:
             return float(value)
         except OverflowError:
             raise ValueError(f"{name} = {value} does not fit in a double") from None
-    raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if isinstance(value, (complex, np.complexfloating)):
+        if is_complex(t):
+            return complex(value)
+        raise TypeError(f"{name} must be a real number for {dtype_name(t)} arrays, "
+                        f"got {type(value).__name__} {value!r}")
+    raise TypeError(f"{name} must be a {'complex' if is_complex(t) else 'real'} "
+                    f"number, got {type(value).__name__}")
+
+
+cdef str dtype_name(int t):
+    return cnp.PyArray_DescrFromType(t).name
+
+
+cdef object as_scalar(int t, double complex value):
+    """`value` as the NumPy scalar of type t (np.float32, ..., np.complex128), as
+    NumPy returns reductions and as NumPy's arithmetic takes alpha and beta."""
+    if t == FLOAT32:
+        return fb_float32_scalar(<float>value.real)
+    if t == FLOAT64:
+        return fb_float64_scalar(value.real)
+    cdef float_complex value64 = <float_complex>value
+    if t == COMPLEX64:
+        return PyArray_Scalar(&value64, cnp.PyArray_DescrFromType(t), None)
+    return PyArray_Scalar(&value, cnp.PyArray_DescrFromType(t), None)
 
 
 cdef inline bint well_behaved(cnp.ndarray a):
@@ -143,8 +221,8 @@ cdef inline bint blas_vector(cnp.ndarray x):
 
 
 cdef cnp.ndarray aligned_copy(cnp.ndarray a):
-    """A C-contiguous, aligned, native-order copy of `a`, same float type."""
-    return np.array(a, dtype=np.float32 if cnp.PyArray_TYPE(a) == FLOAT32 else np.float64,
+    """A C-contiguous, aligned, native-order copy of `a`, same type."""
+    return np.array(a, dtype=cnp.PyArray_DescrFromType(cnp.PyArray_TYPE(a)),
                     order="C", copy=True)
 
 
@@ -207,16 +285,25 @@ cdef inline void *blas_start(Vector v) noexcept nogil:
     return fb_blas_start(v.first, v.n, v.stride)
 
 
-cdef inline intp first_nan(intp n, floating *x, int incx) noexcept nogil:
+cdef inline double abs1(blas_t z) noexcept nogil:
+    """|z|, and |Re z| + |Im z| for complex z: the size BLAS's iamax compares."""
+    if blas_t is float or blas_t is double:
+        return fabs(z)
+    else:
+        return fabs(z.real) + fabs(z.imag)
+
+
+cdef inline intp first_nan(intp n, blas_t *x, int incx) noexcept nogil:
+    """The index of the first element with a NaN (in either part), -1 if none."""
     cdef intp i
     for i in range(n):
-        if isnan(x[i * incx]):
+        if isnan(abs1(x[i * incx])):
             return i
     return -1
 
 
-cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
-                   intp *argmax) noexcept nogil:
+cdef double complex level1(Level1 op, blas_t alpha, Vector x, Vector y,
+                           intp *argmax) noexcept nogil:
     """Run `op` over x (and y) in chunks of at most `chunk_limit` elements.
 
     Reductions are combined across chunks in double: dot and asum by summing
@@ -225,9 +312,10 @@ cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
     """
     cdef intp start = 0, m, i
     cdef int incx = x.inc, incy = y.inc
-    cdef floating *px
-    cdef floating *py = NULL
-    cdef double result = 0.0, largest = -1.0
+    cdef blas_t *px
+    cdef blas_t *py = NULL
+    cdef double complex result = 0.0
+    cdef double largest = -1.0
     if y.first == NULL:
         # One-vector routines (scal, nrm2, asum, iamax) do nothing for incx <= 0 in
         # reference BLAS; walking a reversed vector forwards from its lowest address
@@ -235,13 +323,13 @@ cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
         incx = abs(incx)
     while start < x.n:
         m = min(x.n - start, chunk_limit)
-        px = <floating *>fb_blas_start(x.first + start * x.stride, m, x.stride)
+        px = <blas_t *>fb_blas_start(x.first + start * x.stride, m, x.stride)
         if y.first != NULL:
-            py = <floating *>fb_blas_start(y.first + start * y.stride, m, y.stride)
+            py = <blas_t *>fb_blas_start(y.first + start * y.stride, m, y.stride)
         if op == DOT:
             result += cyblas.dot(<int>m, px, incx, py, incy)
         elif op == DSDOT:
-            if floating is float:
+            if blas_t is float:
                 result += cyblas.dsdot(<int>m, px, incx, py, incy)
         elif op == AXPY:
             cyblas.axpy(<int>m, alpha, px, incx, py, incy)
@@ -252,7 +340,7 @@ cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
         elif op == SWAP:
             cyblas.swap(<int>m, px, incx, py, incy)
         elif op == NRM2:
-            result = hypot(result, cyblas.nrm2(<int>m, px, incx))
+            result = hypot(result.real, cyblas.nrm2(<int>m, px, incx))
         elif op == ASUM:
             result += cyblas.asum(<int>m, px, incx)
         elif op == IAMAX:     # incx > 0 here: the caller stages negative strides
@@ -261,29 +349,53 @@ cdef double level1(Level1 op, floating alpha, Vector x, Vector y,
                 argmax[0] = start + first_nan(m, px, incx)
                 break
             i = cyblas.iamax(<int>m, px, incx)
-            if fabs(px[i * incx]) > largest:
-                largest = fabs(px[i * incx])
+            if abs1(px[i * incx]) > largest:
+                largest = abs1(px[i * incx])
                 argmax[0] = start + i
         start += m
     return result
 
 
-cdef inline double run_level1(Level1 op, int t, double alpha, cnp.ndarray x,
-                              cnp.ndarray y=None, intp *argmax=NULL):
-    """Dispatch `op` on the float type `t`, without the GIL when the work is long."""
+cdef inline const char *arithmetic_name(Level1 op) noexcept:
+    """The name floating-point exceptions of `op` are reported under; NULL for the
+    routines that cannot raise one of their own (copy, swap) or whose kernels raise
+    and recover from them by design (nrm2 rescales, iamax and asum scan)."""
+    if op == DOT:
+        return "dot"
+    if op == DSDOT:
+        return "dsdot"
+    if op == AXPY:
+        return "axpy"
+    if op == SCAL:
+        return "scal"
+    return NULL
+
+
+cdef double complex run_level1(Level1 op, int t, double complex alpha, cnp.ndarray x,
+                               cnp.ndarray y=None, intp *argmax=NULL) except *:
+    """Dispatch `op` on the type `t`, without the GIL when the work is long."""
     cdef Vector vx = as_vector(x)
     cdef Vector vy
     vy.first = NULL
     vy.inc = 0
     if y is not None:
         vy = as_vector(y)
-    cdef double result
+    cdef double complex result
+    cdef const char *name = arithmetic_name(op)
+    if name != NULL:
+        clear_fp_errors()
     cdef PyThreadState *state = release_gil_if(vx.n >= NOGIL_MIN_LENGTH)
     if t == FLOAT32:
-        result = level1[float](op, <float>alpha, vx, vy, argmax)
+        result = level1[float](op, <float>alpha.real, vx, vy, argmax)
+    elif t == FLOAT64:
+        result = level1[double](op, alpha.real, vx, vy, argmax)
+    elif t == COMPLEX64:
+        result = level1[float_complex](op, <float_complex>alpha, vx, vy, argmax)
     else:
-        result = level1[double](op, alpha, vx, vy, argmax)
+        result = level1[double_complex](op, alpha, vx, vy, argmax)
     restore_gil(state)
+    if name != NULL:
+        report_fp_errors(name, &result)
     return result
 
 
@@ -300,11 +412,6 @@ cdef int check_same_length(cnp.ndarray x, cnp.ndarray y, str names) except -1:
     return 0
 
 
-cdef inline object float_scalar(int t, double value):
-    """np.float32 or np.float64, as NumPy returns reductions of that type."""
-    return fb_float32_scalar(<float>value) if t == FLOAT32 else fb_float64_scalar(value)
-
-
 cdef object dot_vectors(cnp.ndarray x, cnp.ndarray y, int t):
     """The fast path of dot for two well-behaved 1-D arrays of type t; None when NumPy
     must decide."""
@@ -313,22 +420,24 @@ cdef object dot_vectors(cnp.ndarray x, cnp.ndarray y, int t):
             or not blas_increment(cnp.PyArray_STRIDE(x, 0), n, size)
             or not blas_increment(cnp.PyArray_STRIDE(y, 0), n, size)):
         return None
-    return float_scalar(t, run_level1(DOT, t, 0.0, x, y))
+    return as_scalar(t, run_level1(DOT, t, 0.0, x, y))
 
 
 def dot(a, b, out=None):
     """Dot product of two arrays: a drop-in replacement for ``numpy.dot``.
 
-    1-D.1-D, 2-D.1-D and 2-D.2-D float32/float64 arrays of one dtype go straight to
-    BLAS (sdot/ddot, gemv, gemm) without copies. Every other input (other dtypes,
-    lists, scalars, N-d, ``out=``, ...) is handed to ``numpy.dot``, so results,
-    result types and errors are NumPy's.
+    1-D.1-D, 2-D.1-D and 2-D.2-D float32, float64, complex64 and complex128 arrays
+    of one dtype go straight to BLAS (sdot/ddot/cdotu/zdotu, gemv, gemm; complex
+    values are never conjugated, as in ``numpy.dot``) without copies. Every other
+    input (other dtypes, lists, scalars, N-d, ``out=``, ...) is handed to
+    ``numpy.dot``, so results, result types and errors are NumPy's. Floating-point
+    exceptions are reported through ``np.errstate`` as ``numpy.dot`` reports them.
     """
     cdef int t, nda, ndb
     cdef object result = None
     if out is None and cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b):
         t = cnp.PyArray_TYPE(<cnp.ndarray>a)
-        if ((t == FLOAT32 or t == FLOAT64) and cnp.PyArray_TYPE(<cnp.ndarray>b) == t
+        if (is_blas_type(t) and cnp.PyArray_TYPE(<cnp.ndarray>b) == t
                 and well_behaved(a) and well_behaved(b)):
             nda = cnp.PyArray_NDIM(<cnp.ndarray>a)
             ndb = cnp.PyArray_NDIM(<cnp.ndarray>b)
@@ -344,14 +453,14 @@ def dot(a, b, out=None):
 def dsdot(x, y):
     """sum(x * y) for float32 vectors, accumulated in float64; returns np.float64."""
     if not (is_float_array(x, FLOAT32) and is_float_array(y, FLOAT32)):
-        float_type(x, "x")
-        float_type(y, "y")
+        blas_type(x, "x")
+        blas_type(y, "y")
         raise TypeError(f"x and y must both be float32 (dsdot accumulates float32 "
                         f"in float64), got {x.dtype} and {y.dtype}")
     x = vector_input(x, "x")
     y = vector_input(y, "y")
     check_same_length(x, y, "x and y")
-    return fb_float64_scalar(run_level1(DSDOT, FLOAT32, 0.0, x, y))
+    return fb_float64_scalar(run_level1(DSDOT, FLOAT32, 0.0, x, y).real)
 
 
 cdef cnp.ndarray vector_output(object y, str name):
@@ -361,12 +470,17 @@ cdef cnp.ndarray vector_output(object y, str name):
     return y
 
 
-cdef object update_vector(Level1 op, double alpha, object x, object y):
+cdef object update_vector(Level1 op, object a, object x, object y):
     """y <- op(x, y) in place for axpy and copy: validation, staging, write-back."""
     cdef int t = common_type(x, "x", y, "y")
+    cdef double complex alpha = scalar(a, "a", t) if op == AXPY else 0.0
     x = vector_input(x, "x")
     cdef cnp.ndarray target = vector_output(y, "y")
     check_same_length(x, target, "x and y")
+    if op == AXPY and alpha == 0.0:
+        # BLAS returns at once for alpha = 0; y + 0*x is NaN where x is NaN or inf.
+        target += as_scalar(t, alpha) * x
+        return target
     if overlap(x, target):
         x = aligned_copy(x)
     cdef cnp.ndarray work = target if blas_vector(target) else aligned_copy(target)
@@ -377,8 +491,12 @@ cdef object update_vector(Level1 op, double alpha, object x, object y):
 
 
 def axpy(a, x, y):
-    """y += a * x in place, without a temporary; returns y."""
-    return update_vector(AXPY, real_scalar(a, "a"), x, y)
+    """y += a * x in place, without a temporary; returns y.
+
+    ``a`` is real for float arrays, real or complex for complex ones. ``a = 0``
+    gives ``y + 0*x``: NaN and inf in x make NaN in y, as in NumPy.
+    """
+    return update_vector(AXPY, a, x, y)
 
 
 def copy(x, y):
@@ -387,9 +505,9 @@ def copy(x, y):
 
 
 def scal(a, x):
-    """x *= a in place; returns x."""
-    cdef double alpha = real_scalar(a, "a")
-    cdef int t = float_type(x, "x")
+    """x *= a in place; returns x. ``a`` is real, or complex for complex x."""
+    cdef int t = blas_type(x, "x")
+    cdef double complex alpha = scalar(a, "a", t)
     cdef cnp.ndarray target = vector_output(x, "x")
     cdef cnp.ndarray work = target if blas_vector(target) else aligned_copy(target)
     run_level1(SCAL, t, alpha, work)
@@ -416,21 +534,36 @@ def swap(x, y):
     return x, y
 
 
+cdef inline int real_type(int t) noexcept:
+    """The real type of t's values: float32 for complex64, float64 for complex128."""
+    return FLOAT32 if t == FLOAT32 or t == COMPLEX64 else FLOAT64
+
+
 def nrm2(x):
-    """Euclidean norm sqrt(sum(x**2)), without overflow; a scalar of x's dtype."""
-    cdef int t = float_type(x, "x")
-    return float_scalar(t, run_level1(NRM2, t, 0.0, vector_input(x, "x")))
+    """Euclidean norm sqrt(sum(abs(x)**2)), without overflow.
+
+    A real scalar: np.float32 for float32 and complex64 x, np.float64 otherwise.
+    """
+    cdef int t = blas_type(x, "x")
+    return as_scalar(real_type(t), run_level1(NRM2, t, 0.0, vector_input(x, "x")))
 
 
 def asum(x):
-    """sum(abs(x)); a scalar of x's dtype."""
-    cdef int t = float_type(x, "x")
-    return float_scalar(t, run_level1(ASUM, t, 0.0, vector_input(x, "x")))
+    """sum(abs(x)) for real x; sum(abs(x.real) + abs(x.imag)) for complex x, as BLAS
+    defines it. A real scalar: np.float32 for float32 and complex64 x, else np.float64.
+    """
+    cdef int t = blas_type(x, "x")
+    return as_scalar(real_type(t), run_level1(ASUM, t, 0.0, vector_input(x, "x")))
 
 
 def iamax(x):
-    """Index of the first largest abs(x[i]), as ``np.argmax(np.abs(x))``."""
-    cdef int t = float_type(x, "x")
+    """Index of the first largest abs(x[i]), as ``np.argmax(np.abs(x))``.
+
+    For complex x the size of x[i] is abs(x[i].real) + abs(x[i].imag), as BLAS
+    defines it (icamax, izamax), not the modulus: [3, 2+2j] gives 1. The first
+    element with a NaN part wins, as a NaN does in ``np.argmax``.
+    """
+    cdef int t = blas_type(x, "x")
     cdef cnp.ndarray v = vector_input(x, "x")
     if cnp.PyArray_DIM(v, 0) == 0:
         raise ValueError("iamax of an empty x: there is no largest element")
@@ -517,24 +650,39 @@ cdef cnp.ndarray new_output(int ndim, intp m, intp n, int t):
     return cnp.PyArray_EMPTY(ndim, dims, t, 0)
 
 
-cdef void gemm_kernel(floating alpha, Matrix a, Matrix b, floating beta, Matrix c,
+cdef int combine(cnp.ndarray target, int t, double complex alpha, object product,
+                 double complex beta) except -1:
+    """target = alpha * product + beta * target, by NumPy, with beta = 0 meaning
+    `target` is not read. The path of alpha = 0 and of empty inner dimensions, where
+    BLAS would skip the product: NaN and inf in the operands still propagate through
+    0 * product, and alpha = inf times an empty sum is NaN, as in NumPy."""
+    scaled = as_scalar(t, alpha) * product
+    target[...] = scaled if beta == 0.0 else scaled + as_scalar(t, beta) * target
+    return 0
+
+
+cdef void gemm_kernel(blas_t alpha, Matrix a, Matrix b, blas_t beta, Matrix c,
                       int m, int n, int k) noexcept nogil:
     """C = alpha op(A) op(B) + beta C with row-major buffers described by Matrix.
 
     When C's buffer is C' (F-ordered C), compute C' = op(B)' op(A)' instead.
     """
     if c.trans == b'N':
-        cyblas.gemm(a.trans, b.trans, m, n, k, alpha, <floating *>a.data, a.ld,
-                    <floating *>b.data, b.ld, beta, <floating *>c.data, c.ld)
+        cyblas.gemm(a.trans, b.trans, m, n, k, alpha, <blas_t *>a.data, a.ld,
+                    <blas_t *>b.data, b.ld, beta, <blas_t *>c.data, c.ld)
     else:
         cyblas.gemm(toggle(b.trans, True), toggle(a.trans, True), n, m, k, alpha,
-                    <floating *>b.data, b.ld, <floating *>a.data, a.ld,
-                    beta, <floating *>c.data, c.ld)
+                    <blas_t *>b.data, b.ld, <blas_t *>a.data, a.ld,
+                    beta, <blas_t *>c.data, c.ld)
 
 
-cdef cnp.ndarray gemm_into(int t, double alpha, cnp.ndarray A, bint trans_a,
-                           cnp.ndarray B, bint trans_b, double beta, cnp.ndarray C):
-    """C = alpha op(A) op(B) + beta C for validated operands; C may be None (new)."""
+cdef cnp.ndarray gemm_into(const char *name, int t, double complex alpha,
+                           cnp.ndarray A, bint trans_a, cnp.ndarray B, bint trans_b,
+                           double complex beta, cnp.ndarray C):
+    """C = alpha op(A) op(B) + beta C for validated operands; C may be None (new).
+
+    Floating-point exceptions of the product are reported under `name`.
+    """
     cdef intp m = cnp.PyArray_DIM(A, 1 if trans_a else 0)
     cdef intp k = cnp.PyArray_DIM(A, 0 if trans_a else 1)
     cdef intp n = cnp.PyArray_DIM(B, 0 if trans_b else 1)
@@ -545,8 +693,10 @@ cdef cnp.ndarray gemm_into(int t, double alpha, cnp.ndarray A, bint trans_a,
         beta = 0.0
     if m == 0 or n == 0:
         return target
-    if k == 0:          # an empty sum: C = beta C, never C's old contents when beta = 0
-        C[...] = 0.0 if beta == 0.0 else C * beta
+    if k == 0 or alpha == 0.0:
+        product = (np.zeros((m, n), C.dtype) if k == 0 else
+                   gemm_into(name, t, 1.0, A, trans_a, B, trans_b, 0.0, None))
+        combine(target, t, alpha, product, beta)
         return target
     check_blas_dims((m, n, k))
     A = matrix_input(A, C, &ma)
@@ -556,29 +706,40 @@ cdef cnp.ndarray gemm_into(int t, double alpha, cnp.ndarray A, bint trans_a,
     if not as_matrix(C, &mc):
         C = aligned_copy(C)
         as_matrix(C, &mc)
+    clear_fp_errors()
     cdef PyThreadState *state = release_gil_if(m * n * k >= NOGIL_MIN_FLOPS)
     if t == FLOAT32:
-        gemm_kernel[float](<float>alpha, ma, mb, <float>beta, mc, m, n, k)
+        gemm_kernel[float](<float>alpha.real, ma, mb, <float>beta.real, mc, m, n, k)
+    elif t == FLOAT64:
+        gemm_kernel[double](alpha.real, ma, mb, beta.real, mc, m, n, k)
+    elif t == COMPLEX64:
+        gemm_kernel[float_complex](<float_complex>alpha, ma, mb, <float_complex>beta,
+                                   mc, m, n, k)
     else:
-        gemm_kernel[double](alpha, ma, mb, beta, mc, m, n, k)
+        gemm_kernel[double_complex](alpha, ma, mb, beta, mc, m, n, k)
     restore_gil(state)
+    report_fp_errors(name, mc.data)
     if C is not target:
         target[...] = C
     return target
 
 
-cdef void gemv_kernel(floating alpha, Matrix a, intp m, intp n, Vector x,
-                      floating beta, Vector y) noexcept nogil:
+cdef void gemv_kernel(blas_t alpha, Matrix a, intp m, intp n, Vector x,
+                      blas_t beta, Vector y) noexcept nogil:
     """y = alpha op(A) x + beta y, op(A) m x n; BLAS is given the buffer's own shape."""
     cdef int rows = <int>(m if a.trans == b'N' else n)
     cdef int cols = <int>(n if a.trans == b'N' else m)
-    cyblas.gemv(a.trans, rows, cols, alpha, <floating *>a.data, a.ld,
-                <floating *>blas_start(x), x.inc, beta, <floating *>blas_start(y), y.inc)
+    cyblas.gemv(a.trans, rows, cols, alpha, <blas_t *>a.data, a.ld,
+                <blas_t *>blas_start(x), x.inc, beta, <blas_t *>blas_start(y), y.inc)
 
 
-cdef cnp.ndarray gemv_into(int t, double alpha, cnp.ndarray A, bint trans,
-                           cnp.ndarray x, double beta, cnp.ndarray y):
-    """y = alpha op(A) x + beta y for validated operands; y may be None (new)."""
+cdef cnp.ndarray gemv_into(const char *name, int t, double complex alpha,
+                           cnp.ndarray A, bint trans, cnp.ndarray x,
+                           double complex beta, cnp.ndarray y):
+    """y = alpha op(A) x + beta y for validated operands; y may be None (new).
+
+    Floating-point exceptions of the product are reported under `name`.
+    """
     cdef intp m = cnp.PyArray_DIM(A, 1 if trans else 0)
     cdef intp n = cnp.PyArray_DIM(A, 0 if trans else 1)
     cdef Matrix ma
@@ -589,8 +750,10 @@ cdef cnp.ndarray gemv_into(int t, double alpha, cnp.ndarray A, bint trans,
         beta = 0.0
     if m == 0:
         return target
-    if n == 0:
-        y[...] = 0.0 if beta == 0.0 else y * beta
+    if n == 0 or alpha == 0.0:
+        product = (np.zeros(m, y.dtype) if n == 0 else
+                   gemv_into(name, t, 1.0, A, trans, x, 0.0, None))
+        combine(target, t, alpha, product, beta)
         return target
     check_blas_dims((m, n))
     A = matrix_input(A, y, &ma)
@@ -601,12 +764,19 @@ cdef cnp.ndarray gemv_into(int t, double alpha, cnp.ndarray A, bint trans,
         y = aligned_copy(y)
     vx = as_vector(x)
     vy = as_vector(y)
+    clear_fp_errors()
     cdef PyThreadState *state = release_gil_if(m * n >= NOGIL_MIN_FLOPS)
     if t == FLOAT32:
-        gemv_kernel[float](<float>alpha, ma, m, n, vx, <float>beta, vy)
+        gemv_kernel[float](<float>alpha.real, ma, m, n, vx, <float>beta.real, vy)
+    elif t == FLOAT64:
+        gemv_kernel[double](alpha.real, ma, m, n, vx, beta.real, vy)
+    elif t == COMPLEX64:
+        gemv_kernel[float_complex](<float_complex>alpha, ma, m, n, vx,
+                                   <float_complex>beta, vy)
     else:
-        gemv_kernel[double](alpha, ma, m, n, vx, beta, vy)
+        gemv_kernel[double_complex](alpha, ma, m, n, vx, beta, vy)
     restore_gil(state)
+    report_fp_errors(name, vy.first)
     if y is not target:
         target[...] = y
     return target
@@ -622,21 +792,24 @@ cdef object dot_matrix(cnp.ndarray a, cnp.ndarray b, int t):
     if max(cnp.PyArray_DIM(a, 0), inner, cols) > chunk_limit:
         return None     # past the 32-bit BLAS integer: NumPy knows how
     if cnp.PyArray_NDIM(b) == 1:
-        return gemv_into(t, 1.0, a, False, b, 0.0, None) if blas_vector(b) else None
+        return gemv_into("dot", t, 1.0, a, False, b, 0.0, None) if blas_vector(b) else None
     if not as_matrix(b, &probe):
         return None
-    return gemm_into(t, 1.0, a, False, b, False, 0.0, None)
+    return gemm_into("dot", t, 1.0, a, False, b, False, 0.0, None)
 
 
 def gemv(alpha, A, x, beta=0.0, y=None, trans=False):
     """y = alpha * op(A) @ x + beta * y, op(A) = A.T if trans else A.
 
-    With y None a new array is returned; otherwise y is updated in place and returned.
+    With y None a new array is returned; otherwise y is updated in place and
+    returned (with beta = 0 its old contents are never read). alpha and beta are
+    real, or complex for complex arrays. alpha = 0 still forms 0 * (op(A) @ x):
+    NaN and inf in A or x propagate, as in NumPy.
     """
-    cdef double a = real_scalar(alpha, "alpha"), b = real_scalar(beta, "beta")
     cdef int t = common_type(A, "A", x, "x")
     if y is not None:
         common_type(A, "A", y, "y")
+    cdef double complex a = scalar(alpha, "alpha", t), b = scalar(beta, "beta", t)
     check_ndim(A, 2, "A")
     check_ndim(x, 1, "x")
     cdef bint tr = bool(trans)
@@ -649,22 +822,26 @@ def gemv(alpha, A, x, beta=0.0, y=None, trans=False):
         if cnp.PyArray_DIM(y, 0) != m:
             raise ValueError(f"y has length {cnp.PyArray_DIM(y, 0)} but op(A) has {m} "
                              f"rows (A.shape={A.shape}, trans={tr})")
-    return gemv_into(t, a, A, tr, x, b, y)
+    return gemv_into("gemv", t, a, A, tr, x, b, y)
 
 
-cdef void ger_kernel(floating alpha, Vector x, Vector y, Matrix a) noexcept nogil:
+cdef void ger_kernel(blas_t alpha, Vector x, Vector y, Matrix a) noexcept nogil:
     """A += alpha x y'; when the buffer holds A' (F order), A' += alpha y x'."""
     if a.trans == b'T':
         x, y = y, x
-    cyblas.ger(<int>x.n, <int>y.n, alpha, <floating *>blas_start(x), x.inc,
-               <floating *>blas_start(y), y.inc, <floating *>a.data, a.ld)
+    cyblas.ger(<int>x.n, <int>y.n, alpha, <blas_t *>blas_start(x), x.inc,
+               <blas_t *>blas_start(y), y.inc, <blas_t *>a.data, a.ld)
 
 
 def ger(alpha, x, y, A):
-    """A += alpha * outer(x, y) in place; returns A."""
-    cdef double a = real_scalar(alpha, "alpha")
+    """A += alpha * outer(x, y) in place (never conjugated); returns A.
+
+    alpha is real, or complex for complex arrays. alpha = 0 still forms
+    0 * outer(x, y): NaN and inf in x or y propagate, as in NumPy.
+    """
     cdef int t = common_type(x, "x", y, "y")
     common_type(x, "x", A, "A")
+    cdef double complex a = scalar(alpha, "alpha", t)
     check_ndim(x, 1, "x")
     check_ndim(y, 1, "y")
     check_ndim(A, 2, "A")
@@ -674,6 +851,9 @@ def ger(alpha, x, y, A):
                          f"{(x.shape[0], y.shape[0])}, got {A.shape}")
     cdef intp m = x.shape[0], n = y.shape[0]
     if m == 0 or n == 0:
+        return A
+    if a == 0.0:
+        A += as_scalar(t, a) * np.outer(x, y)
         return A
     check_blas_dims((m, n))
     cdef cnp.ndarray target = A, work = A
@@ -685,12 +865,18 @@ def ger(alpha, x, y, A):
         x = aligned_copy(x)
     if overlap(y, target) or not blas_vector(y):
         y = aligned_copy(y)
+    clear_fp_errors()
     cdef PyThreadState *state = release_gil_if(m * n >= NOGIL_MIN_FLOPS)
     if t == FLOAT32:
-        ger_kernel[float](<float>a, as_vector(x), as_vector(y), ma)
+        ger_kernel[float](<float>a.real, as_vector(x), as_vector(y), ma)
+    elif t == FLOAT64:
+        ger_kernel[double](a.real, as_vector(x), as_vector(y), ma)
+    elif t == COMPLEX64:
+        ger_kernel[float_complex](<float_complex>a, as_vector(x), as_vector(y), ma)
     else:
-        ger_kernel[double](a, as_vector(x), as_vector(y), ma)
+        ger_kernel[double_complex](a, as_vector(x), as_vector(y), ma)
     restore_gil(state)
+    report_fp_errors("ger", ma.data)
     if work is not target:
         target[...] = work
     return target
@@ -701,12 +887,16 @@ def gemm(alpha, A, B, beta=0.0, C=None, trans_a=False, trans_b=False):
 
     C-ordered, Fortran-ordered, transposed and sliced operands go to BLAS without
     a copy. With C None a new C-ordered array is returned; otherwise C is updated
-    in place and returned (with beta = 0 its old contents are never read).
+    in place and returned (with beta = 0 its old contents are never read). alpha
+    and beta are real, or complex for complex arrays; op never conjugates.
+    alpha = 0 still forms 0 * (op(A) @ op(B)): NaN and inf in A or B propagate,
+    whatever the shape, and alpha = inf with an empty inner dimension gives NaN,
+    as in NumPy.
     """
-    cdef double a = real_scalar(alpha, "alpha"), b = real_scalar(beta, "beta")
     cdef int t = common_type(A, "A", B, "B")
     if C is not None:
         common_type(A, "A", C, "C")
+    cdef double complex a = scalar(alpha, "alpha", t), b = scalar(beta, "beta", t)
     check_ndim(A, 2, "A")
     check_ndim(B, 2, "B")
     cdef bint ta = bool(trans_a), tb = bool(trans_b)
@@ -720,7 +910,7 @@ def gemm(alpha, A, B, beta=0.0, C=None, trans_a=False, trans_b=False):
         check_writeable(C, "C")
         if cnp.PyArray_DIM(C, 0) != m or cnp.PyArray_DIM(C, 1) != n:
             raise ValueError(f"C must have shape {(m, n)}, got {C.shape}")
-    return gemm_into(t, a, A, ta, B, tb, b, C)
+    return gemm_into("gemm", t, a, A, ta, B, tb, b, C)
 
 
 def show_config():
