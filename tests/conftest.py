@@ -7,9 +7,11 @@
   transposed views and 2-D slices with a leading-dimension stride.
 * ``Footprint`` records every byte of an operand's buffer that is *not* one of its
   elements, so a test can check that an in-place routine wrote nowhere else.
-* Tolerances: every result is compared with NumPy computed in float64 from the
-  very same (already rounded) input values; the allowed error of an n-term sum is
-  ``tol(dtype, n) * sum(|terms|)`` (a probabilistic rounding-error bound, far
+* Dtypes: ``DTYPES`` are the real BLAS types, ``COMPLEX_DTYPES`` the complex ones,
+  ``BLAS_DTYPES`` all four; every helper below takes any of them.
+* Tolerances: every result is compared with NumPy computed in float64 (complex128)
+  from the very same (already rounded) input values; the allowed error of an n-term
+  sum is ``tol(dtype, n) * sum(|terms|)`` (a probabilistic rounding-error bound, far
   above what a correct BLAS produces and far below what a wrong element, stride
   or chunk produces).
 * ``check_level1``, ``check_gemv``, ``check_ger``, ``check_gemm``: one call on fresh
@@ -25,8 +27,13 @@ import pytest
 import fastblas  # noqa: F401  (fail loudly here if the build is missing)
 
 DTYPES = [np.float32, np.float64]
+COMPLEX_DTYPES = [np.complex64, np.complex128]
+BLAS_DTYPES = DTYPES + COMPLEX_DTYPES
+SINGLE = (np.float32, np.complex64)   # single precision, real or complex
 EPS = {np.float32: float(np.finfo(np.float32).eps),
-       np.float64: float(np.finfo(np.float64).eps)}
+       np.float64: float(np.finfo(np.float64).eps),
+       np.complex64: float(np.finfo(np.float32).eps),
+       np.complex128: float(np.finfo(np.float64).eps)}
 
 LENGTHS = [0, 1, 2, 31, 32, 33, 1000]
 BIG = 2**20
@@ -34,15 +41,24 @@ STRIDES = [1, 3, -1, -2]
 OFFSETS = [0, 5]
 
 
+def is_complex(dtype):
+    return np.issubdtype(np.dtype(dtype), np.complexfloating)
+
+
 def tol(dtype, n_terms):
-    """Allowed error of an n-term dot/sum, relative to sum(|terms|)."""
-    return EPS[np.dtype(dtype).type] * (4.0 * np.sqrt(max(n_terms, 1)) + 8.0)
+    """Allowed error of an n-term dot/sum, relative to sum(|terms|).
+
+    A complex product costs up to four real roundings: twice the real allowance.
+    """
+    factor = 2.0 if is_complex(dtype) else 1.0
+    return factor * EPS[np.dtype(dtype).type] * (4.0 * np.sqrt(max(n_terms, 1)) + 8.0)
 
 
 def assert_sum_close(got, ref, scale, dtype, n_terms, what=""):
     """|got - ref| <= tol(dtype, n) * scale, element-wise (scale = sum |terms|)."""
-    got = np.asarray(got, dtype=np.float64)
-    ref = np.asarray(ref, dtype=np.float64)
+    wide = np.complex128 if is_complex(dtype) else np.float64
+    got = np.asarray(got, dtype=wide)
+    ref = np.asarray(ref, dtype=wide)
     scale = np.asarray(scale, dtype=np.float64)
     assert got.shape == ref.shape, (what, got.shape, ref.shape)
     bound = tol(dtype, n_terms) * scale + np.finfo(np.dtype(dtype)).tiny
@@ -56,8 +72,10 @@ def assert_sum_close(got, ref, scale, dtype, n_terms, what=""):
 
 
 def f64(a):
-    """Exact float64 copy of an array's values (C order)."""
-    return np.array(a, dtype=np.float64, order="C")
+    """Exact float64 copy of an array's values (C order); complex128 for complex."""
+    a = np.asarray(a)
+    return np.array(a, dtype=np.complex128 if is_complex(a.dtype) else np.float64,
+                    order="C")
 
 
 # ---------------------------------------------------------------------------
@@ -89,8 +107,25 @@ PAD = 16  # guard bytes on both sides of every buffer
 
 
 def random_values(rng, shape, dtype):
-    """Standard normal values, rounded to dtype (so a float64 copy is exact)."""
+    """Standard normal values, rounded to dtype (so a float64 copy is exact);
+    complex dtypes get independent real and imaginary parts."""
+    if is_complex(dtype):
+        return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
     return rng.standard_normal(shape).astype(dtype)
+
+
+def random_scalar(rng, dtype):
+    """A random alpha for `dtype`: a float, or a complex for a complex dtype."""
+    if is_complex(dtype):
+        return complex(rng.standard_normal(), rng.standard_normal()) * 2.0
+    return float(rng.standard_normal()) * 2.0
+
+
+def blas_abs(values):
+    """The size BLAS's asum and iamax give an element: |x|, or |Re x| + |Im x|."""
+    values = np.asarray(values)
+    return np.abs(values.real) + np.abs(values.imag) if is_complex(values.dtype) \
+        else np.abs(values)
 
 
 def make_vector(rng, n, dtype, stride=1, offset=0, *, readonly=False, aligned=True,
@@ -299,8 +334,8 @@ def check_level1(name, rng, n, dtype, x_kw=None, y_kw=None, alpha=None):
         y = make_vector(rng, n, dtype, **y_kw)
         y0 = f64(y)
     if alpha is None:
-        alpha = float(rng.standard_normal()) * 2.0
-    alpha_r = float(np.dtype(dtype).type(alpha))  # what BLAS multiplies by
+        alpha = random_scalar(rng, dtype)
+    alpha_r = _scalar_as(dtype, alpha)  # what BLAS multiplies by
     fx, fy = Footprint(x), (Footprint(y) if y is not None else None)
     fn = getattr(fastblas, name)
     where = f"{name}(n={n}, {np.dtype(dtype).name}, x={x_kw}, y={y_kw})"
@@ -334,18 +369,18 @@ def check_level1(name, rng, n, dtype, x_kw=None, y_kw=None, alpha=None):
         np.testing.assert_array_equal(f64(y), x0, err_msg=where)
     elif name == "nrm2":
         r = fn(x)
-        assert type(r) is x.dtype.type, where
-        ref = exact_norm(x0)
+        ref = exact_norm(x0.view(np.float64) if is_complex(dtype) else x0)
+        assert type(r) is np.dtype(dtype).type(0).real.dtype.type, where
         assert_sum_close(r, ref, ref, dtype, n, where)
     elif name == "asum":
         r = fn(x)
-        assert type(r) is x.dtype.type, where
-        ref = np.abs(x0).sum()
+        assert type(r) is np.dtype(dtype).type(0).real.dtype.type, where
+        ref = blas_abs(x0).sum()
         assert_sum_close(r, ref, ref, dtype, n, where)
     elif name == "iamax":
         r = fn(x)
         assert type(r) is int, where
-        assert r == int(np.argmax(np.abs(x0))), where
+        assert r == int(np.argmax(blas_abs(x0))), where
     else:
         raise ValueError(name)
 
@@ -366,7 +401,7 @@ LEVEL1_OUTPUTS = {"axpy": ("y",), "scal": ("x",), "copy": ("y",), "swap": ("x", 
 
 
 def level1_dtypes(name):
-    return [np.float32] if name == "dsdot" else DTYPES
+    return [np.float32] if name == "dsdot" else BLAS_DTYPES
 
 
 # ---------------------------------------------------------------------------
@@ -374,7 +409,9 @@ def level1_dtypes(name):
 # ---------------------------------------------------------------------------
 
 def _scalar_as(dtype, a):
-    return float(np.dtype(dtype).type(a))
+    """`a` rounded to dtype, as BLAS receives it: a float, or a complex."""
+    value = np.dtype(dtype).type(a)
+    return complex(value) if is_complex(dtype) else float(value)
 
 
 def check_gemm(rng, m, k, n, dtype, la="C", lb="C", ta=False, tb=False,

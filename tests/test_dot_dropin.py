@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastblas
-from conftest import (DTYPES, LENGTHS, MATRIX_LAYOUTS, VECTOR_LAYOUTS, make_matrix,
-                      make_vector, tol)
+from conftest import (BLAS_DTYPES, DTYPES, LENGTHS, MATRIX_LAYOUTS, VECTOR_LAYOUTS,
+                      make_matrix, make_vector, tol)
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:the matrix subclass:PendingDeprecationWarning")
-FLOATS = (np.float32, np.float64)
+FLOATS = (np.float32, np.float64, np.complex64, np.complex128)  # BLAS's types
 
 
 def _is_real_float_array(v):
@@ -29,15 +29,16 @@ def _values_match(got, exp, a, b):
     assert got_a.shape == exp_a.shape
     if exp_a.dtype.type in FLOATS and got_a.size:
         try:
-            a64 = np.abs(np.asarray(a, dtype=np.float64))
-            b64 = np.abs(np.asarray(b, dtype=np.float64))
+            a64 = np.abs(np.asarray(a)).astype(np.float64)
+            b64 = np.abs(np.asarray(b)).astype(np.float64)
             scale = np.abs(np.dot(a64, b64))
             k = a64.shape[-1] if a64.ndim else 1
         except (TypeError, ValueError):
-            scale, k = np.abs(exp_a.astype(np.float64)), 1
+            scale, k = np.abs(exp_a).astype(np.float64), 1
         both_nan = np.isnan(got_a) & np.isnan(exp_a)
         same = got_a == exp_a
-        close = np.abs(got_a.astype(np.float64) - exp_a) <= 2 * tol(exp_a.dtype, k) * scale
+        wide = np.complex128 if exp_a.dtype.kind == "c" else np.float64
+        close = np.abs(got_a.astype(wide) - exp_a) <= 2 * tol(exp_a.dtype, k) * scale
         ok = both_nan | same | close
         assert ok.all(), f"got {got_a[~ok][:5]}, np.dot gives {exp_a[~ok][:5]}"
     else:
@@ -101,10 +102,11 @@ def const(a, b, out=None):
 
 
 # ---------------------------------------------------------------------------
-# the fast path: float32/float64 vectors and matrices in every layout
+# the fast path: float32/float64/complex64/complex128 vectors and matrices in
+# every layout
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("n", LENGTHS)
 @pytest.mark.parametrize("lx,ly", [("contiguous", "contiguous"), ("reversed", "stride3"),
                                    ("offset", "reversed2"), ("unaligned", "readonly"),
@@ -122,7 +124,7 @@ def test_vector_vector(n, dtype, lx, ly):
     assert type(r) is np.dtype(dtype).type
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("la", MATRIX_LAYOUTS)
 @pytest.mark.parametrize("m,n", [(13, 7), (1, 1), (0, 5), (5, 0), (64, 65)])
 def test_matrix_vector(m, n, dtype, la):
@@ -139,7 +141,7 @@ def test_matrix_vector(m, n, dtype, la):
     check_like_npdot(make_t)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("la,lb", list(itertools.product(
     ["C", "F", "C_T", "C_slice", "F_slice", "strided", "unaligned", "byteswapped"],
     ["C", "F", "F_T", "C_slice_T", "negative", "readonly"])))
@@ -151,7 +153,7 @@ def test_matrix_matrix(dtype, la, lb):
     check_like_npdot(make)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("m,k,n", [(0, 3, 4), (3, 0, 4), (3, 4, 0), (0, 0, 0),
                                    (1, 1, 1), (100, 784, 50), (2, 1, 2)])
 def test_matrix_matrix_shapes(dtype, m, k, n):
@@ -167,9 +169,10 @@ def test_matrix_matrix_shapes(dtype, m, k, n):
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 def test_nan_and_inf_propagate(dtype):
-    """(np.dot warns "invalid value" for inf * 0; the fast path need not.)"""
+    """(np.dot warns "invalid value" for inf * 0, and so does the fast path:
+    test_errstate.py.)"""
     x = np.array([1.0, np.nan, 2.0], dtype)
     y = np.array([1.0, 1.0, 1.0], dtype)
     check_like_npdot(const(x, y))
@@ -186,7 +189,7 @@ def test_nan_and_inf_propagate(dtype):
 
 INT_DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint64, np.bool_]
 OTHER_DTYPES = INT_DTYPES + [np.float16, np.longdouble, np.complex64, np.complex128,
-                             np.clongdouble]
+                             np.clongdouble]  # complex64/128: fast, compared all the same
 
 
 @pytest.mark.parametrize("dtype", OTHER_DTYPES, ids=lambda d: np.dtype(d).name)
@@ -368,7 +371,7 @@ def test_out(case, how):
     check_like_npdot(make, how=how)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("case", ["out is a", "out is b", "out is a view of a",
                                   "out overlaps a, shifted", "out is a (2d.1d)",
                                   "out is b (1d.2d)"])
@@ -432,7 +435,7 @@ def test_random_shapes_and_dtypes(sa, sb, da, db, transpose, seed):
 # past the 32-bit BLAS integer (private limit made small): still np.dot's answer
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("sa,sb", [((40,), (40,)), ((17, 3), (3,)), ((3, 17), (17,)),
                                    ((17, 3), (3, 4)), ((3, 17), (17, 4)),
                                    ((3, 4), (4, 17)), ((4,), (4, 17))])

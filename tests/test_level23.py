@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastblas
-from conftest import (BLAS_MATRIX_LAYOUTS, DTYPES, MATRIX_LAYOUTS,
+from conftest import (BLAS_DTYPES, BLAS_MATRIX_LAYOUTS, DTYPES, MATRIX_LAYOUTS, SINGLE,
                       OUTPUT_MATRIX_LAYOUTS, STAGED_MATRIX_LAYOUTS, check_gemm,
                       check_gemv, check_ger, f64, make_matrix, make_vector,
-                      assert_sum_close, peak_allocation)
+                      assert_sum_close, peak_allocation, random_values)
 
 TRANS = [False, True]
 M, K, N = 13, 7, 5
@@ -22,7 +22,7 @@ M, K, N = 13, 7, 5
 # gemm
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("ta,tb", list(itertools.product(TRANS, TRANS)))
 @pytest.mark.parametrize("la,lb", list(itertools.product(BLAS_MATRIX_LAYOUTS,
                                                          BLAS_MATRIX_LAYOUTS)))
@@ -30,7 +30,7 @@ def test_gemm_order_x_trans(rng, la, lb, ta, tb, dtype):
     check_gemm(rng, M, K, N, dtype, la, lb, ta, tb, alpha=1.5)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("ta,tb", list(itertools.product(TRANS, TRANS)))
 @pytest.mark.parametrize("layout", STAGED_MATRIX_LAYOUTS)
 @pytest.mark.parametrize("which", ["A", "B"])
@@ -39,7 +39,7 @@ def test_gemm_staged_inputs(rng, which, layout, ta, tb, dtype):
     check_gemm(rng, M, K, N, dtype, la, lb, ta, tb, alpha=-0.5)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("beta", [0.0, 1.0, -0.75])
 @pytest.mark.parametrize("lc", OUTPUT_MATRIX_LAYOUTS)
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True)])
@@ -47,7 +47,7 @@ def test_gemm_output_layouts(rng, lc, beta, ta, tb, dtype):
     check_gemm(rng, M, K, N, dtype, "C_slice", "F", ta, tb, alpha=0.5, beta=beta, lc=lc)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (1, 33, 1), (2, 31, 3), (31, 32, 33),
                                    (64, 65, 63), (100, 200, 50), (1, 50, 40),
                                    (40, 50, 1)])
@@ -57,7 +57,7 @@ def test_gemm_shapes(rng, m, k, n, dtype):
                lc="F_slice")
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("m,k,n", [(0, 3, 4), (3, 0, 4), (3, 4, 0), (0, 0, 0),
                                    (50, 0, 40), (0, 5, 0)])
 @pytest.mark.parametrize("lc", [None, "C", "F", "C_slice"])
@@ -72,7 +72,7 @@ def test_gemm_zero_sizes(rng, m, k, n, dtype, lc):
         assert np.array_equal(r, np.zeros((m, n))), "uninitialised memory returned"
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 def test_gemm_positional_and_alpha_types(rng, dtype):
     A = rng.standard_normal((4, 3)).astype(dtype)
     B = rng.standard_normal((3, 5)).astype(dtype)
@@ -93,15 +93,15 @@ def test_gemm_positional_and_alpha_types(rng, dtype):
 # outputs that overlap inputs: as if the inputs had been copied first
 # ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("beta", [0.0, 1.0])
 def test_gemm_output_overlaps_inputs(rng, dtype, beta):
     n = 24
-    rtol = 1e-4 if dtype == np.float32 else 1e-12
+    rtol = 1e-4 if dtype in SINGLE else 1e-12
     for case in ["C is A", "C is B", "C is A.T", "C is A and B", "C shifted over A"]:
-        buf = rng.standard_normal((n + 1, n)).astype(dtype)
+        buf = random_values(rng, (n + 1, n), dtype)
         A = buf[:n]
-        B = rng.standard_normal((n, n)).astype(dtype)
+        B = random_values(rng, (n, n), dtype)
         if case == "C is A":
             C = A
         elif case == "C is B":
@@ -121,14 +121,14 @@ def test_gemm_output_overlaps_inputs(rng, dtype, beta):
                                    atol=rtol * np.abs(ref).max(), err_msg=case)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("trans", TRANS)
 def test_gemv_output_overlaps_inputs(rng, dtype, trans):
     n = 20
-    rtol = 1e-4 if dtype == np.float32 else 1e-12
+    rtol = 1e-4 if dtype in SINGLE else 1e-12
     for case in ["y is x", "y is a row of A", "y is a column of A"]:
-        A = rng.standard_normal((n, n)).astype(dtype)
-        x = rng.standard_normal(n).astype(dtype)
+        A = random_values(rng, (n, n), dtype)
+        x = random_values(rng, n, dtype)
         y = {"y is x": x, "y is a row of A": A[3],
              "y is a column of A": A[:, 2]}[case]
         A0, x0, y0 = f64(A), f64(x), f64(y)
@@ -139,16 +139,16 @@ def test_gemv_output_overlaps_inputs(rng, dtype, trans):
                                    atol=rtol * np.abs(ref).max(), err_msg=case)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 def test_ger_output_overlaps_inputs(rng, dtype):
     n = 16
-    rtol = 1e-5 if dtype == np.float32 else 1e-13
+    rtol = 1e-5 if dtype in SINGLE else 1e-13
     for case in ["x is a row of A", "y is a column of A", "x and y are A's diagonal"]:
-        A = rng.standard_normal((n, n)).astype(dtype)
+        A = random_values(rng, (n, n), dtype)
         if case == "x is a row of A":
-            x, y = A[2], rng.standard_normal(n).astype(dtype)
+            x, y = A[2], random_values(rng, n, dtype)
         elif case == "y is a column of A":
-            x, y = rng.standard_normal(n).astype(dtype), A[:, 5]
+            x, y = random_values(rng, n, dtype), A[:, 5]
         else:
             x = y = A.reshape(-1)[::n + 1]  # a view of A's diagonal
         A0, x0, y0 = f64(A), f64(x), f64(y)
@@ -168,7 +168,7 @@ GEMV_VECTORS = [("contiguous", None), ("reversed2", "contiguous"),
                 ("broadcast", "offset_reversed3"), ("byteswapped", "byteswapped_reversed")]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("trans", TRANS)
 @pytest.mark.parametrize("la", MATRIX_LAYOUTS)
 @pytest.mark.parametrize("lx,ly", GEMV_VECTORS)
@@ -177,7 +177,7 @@ def test_gemv_layouts(rng, la, trans, lx, ly, dtype):
                beta=0.0 if ly is None else 0.5)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("beta", [0.0, 1.0, -2.0])
 @pytest.mark.parametrize("m,n", [(1, 1), (1, 33), (33, 1), (31, 32), (64, 65),
                                  (300, 200)])
@@ -188,7 +188,7 @@ def test_gemv_shapes(rng, m, n, beta, dtype):
                    alpha=-1.0, beta=beta)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("m,n", [(0, 4), (4, 0), (0, 0)])
 @pytest.mark.parametrize("trans", TRANS)
 def test_gemv_zero_sizes(rng, m, n, trans, dtype):
@@ -197,7 +197,7 @@ def test_gemv_zero_sizes(rng, m, n, trans, dtype):
     check_gemv(rng, m, n, dtype, "C_slice", trans, "reversed", "reversed", beta=1.5)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 def test_gemv_without_y_ignores_beta(rng, dtype):
     A = rng.standard_normal((6, 4)).astype(dtype)
     x = rng.standard_normal(4).astype(dtype)
@@ -215,14 +215,14 @@ GER_VECTORS = [("contiguous", "contiguous"), ("reversed", "stride3"),
                ("readonly_reversed", "offset")]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("la", OUTPUT_MATRIX_LAYOUTS)
 @pytest.mark.parametrize("lx,ly", GER_VECTORS)
 def test_ger_layouts(rng, la, lx, ly, dtype):
     check_ger(rng, M, K, dtype, la, lx, ly, alpha=-0.75)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("m,n", [(0, 3), (3, 0), (0, 0), (1, 1), (1, 33), (33, 1),
                                  (64, 65), (300, 200)])
 def test_ger_shapes(rng, m, n, dtype):
@@ -303,7 +303,7 @@ def test_within_limit_still_works(rng, chunk_limit):
 
 @settings(deadline=None, max_examples=120)
 @given(m=st.integers(0, 20), k=st.integers(0, 20), n=st.integers(0, 20),
-       dtype=st.sampled_from(DTYPES), la=st.sampled_from(MATRIX_LAYOUTS),
+       dtype=st.sampled_from(BLAS_DTYPES), la=st.sampled_from(MATRIX_LAYOUTS),
        lb=st.sampled_from(MATRIX_LAYOUTS), ta=st.booleans(), tb=st.booleans(),
        lc=st.sampled_from([None] + OUTPUT_MATRIX_LAYOUTS),
        alpha=st.sampled_from([1.0, -2.0, 0.5, 0.0]),
@@ -314,7 +314,7 @@ def test_gemm_property(m, k, n, dtype, la, lb, ta, tb, lc, alpha, beta, seed):
 
 
 @settings(deadline=None, max_examples=100)
-@given(m=st.integers(0, 30), n=st.integers(0, 30), dtype=st.sampled_from(DTYPES),
+@given(m=st.integers(0, 30), n=st.integers(0, 30), dtype=st.sampled_from(BLAS_DTYPES),
        la=st.sampled_from(MATRIX_LAYOUTS), trans=st.booleans(),
        lx=st.sampled_from(["contiguous", "reversed2", "stride3", "unaligned",
                            "odd_byte_stride", "byteswapped", "broadcast", "readonly"]),
@@ -327,7 +327,7 @@ def test_gemv_property(m, n, dtype, la, trans, lx, ly, beta, seed):
 
 
 @settings(deadline=None, max_examples=60)
-@given(m=st.integers(0, 30), n=st.integers(0, 30), dtype=st.sampled_from(DTYPES),
+@given(m=st.integers(0, 30), n=st.integers(0, 30), dtype=st.sampled_from(BLAS_DTYPES),
        la=st.sampled_from(OUTPUT_MATRIX_LAYOUTS),
        lx=st.sampled_from(["contiguous", "reversed2", "unaligned", "broadcast"]),
        ly=st.sampled_from(["contiguous", "stride3", "byteswapped", "readonly"]),
