@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastblas
-from conftest import (BLAS_DTYPES, DTYPES, LENGTHS, MATRIX_LAYOUTS, VECTOR_LAYOUTS,
-                      make_matrix, make_vector, tol)
+from conftest import (BLAS_DTYPES, LENGTHS, MATRIX_LAYOUTS, VECTOR_LAYOUTS, make_matrix,
+                      make_vector, tol)
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:the matrix subclass:PendingDeprecationWarning")

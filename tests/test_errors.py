@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fastblas
+from conftest import BLAS_DTYPES, random_values
 
 # argument names in call order; outputs (written in place) per routine
 SIGNATURES = {
@@ -41,7 +42,7 @@ def valid_args(name, dtype, rng):
         if arg in SCALARS:
             args[arg] = 0.5
         else:
-            args[arg] = rng.standard_normal(shapes.get(arg, (5,))).astype(dtype)
+            args[arg] = random_values(rng, shapes.get(arg, (5,)), dtype)
     return args
 
 
@@ -85,7 +86,7 @@ def test_valid_args_work(rng):
     """The baseline calls of this file are valid (so each error below is caused by
     the one thing each test changes)."""
     for name in ROUTINES:
-        for dtype in (np.float32, np.float64):
+        for dtype in BLAS_DTYPES:
             call(name, valid_args(name, dtype, rng))
 
 
@@ -93,27 +94,31 @@ def test_valid_args_work(rng):
 # dtypes
 # ---------------------------------------------------------------------------
 
-BAD_DTYPES = [np.int64, np.int32, np.float16, np.complex128, np.complex64, np.bool_,
-              object, np.longdouble]
+BAD_DTYPES = [np.int64, np.int32, np.float16, np.clongdouble, np.bool_, object,
+              np.longdouble]
 
 
 @pytest.mark.parametrize("bad", BAD_DTYPES, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("name,arg", [(n, a) for n in ROUTINES for a in array_args(n)])
-def test_wrong_dtype(rng, name, arg, bad):
-    args = valid_args(name, np.float64, rng)
-    args[arg] = args[arg].astype(bad)
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_wrong_dtype(rng, name, arg, bad, dtype):
+    args = valid_args(name, dtype, rng)
+    args[arg] = np.ones(args[arg].shape, bad)
     raises_naming(TypeError, name, args, arg)
 
 
 @pytest.mark.parametrize("name,arg", [(n, a) for n in ROUTINES if n != "dsdot"
                                       for a in array_args(n) if len(array_args(n)) > 1])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_mixed_dtypes(rng, name, arg, dtype):
-    """One operand of the other float type: TypeError naming it and another one.
-    (dsdot takes float32 only: test_dsdot_needs_float32.)"""
-    other = np.float64 if dtype == np.float32 else np.float32
+@pytest.mark.parametrize("dtype,other", [
+    (np.float32, np.float64), (np.float64, np.float32),
+    (np.complex64, np.complex128), (np.complex128, np.complex64),
+    (np.float64, np.complex128), (np.complex128, np.float64),
+    (np.float32, np.complex64), (np.complex64, np.float32)])
+def test_mixed_dtypes(rng, name, arg, dtype, other):
+    """One operand of another BLAS type (real with complex included): TypeError
+    naming it and another one. (dsdot takes float32 only: test_dsdot_needs_float32.)"""
     args = valid_args(name, dtype, rng)
-    args[arg] = args[arg].astype(other)
+    args[arg] = random_values(rng, args[arg].shape, other)
     err = raises_naming(TypeError, name, args, arg)
     others = [a for a in array_args(name) if a != arg]
     assert any(re.search(named(a), str(err)) for a in others), (
@@ -125,6 +130,9 @@ def test_dsdot_needs_float32(rng, which):
     args = valid_args("dsdot", np.float32, rng)
     for arg in which:
         args[arg] = args[arg].astype(np.float64)
+    raises_naming(TypeError, "dsdot", args, which[0])
+    for arg in which:
+        args[arg] = args[arg].astype(np.complex64)
     raises_naming(TypeError, "dsdot", args, which[0])
 
 
@@ -194,12 +202,12 @@ MISMATCHES = list(_vec_len_cases()) + [
 ]
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("name,shapes,flags,names", MISMATCHES)
 def test_shape_mismatch(rng, name, shapes, flags, names, dtype):
     args = valid_args(name, dtype, rng)
     for arg, shape in shapes.items():
-        args[arg] = rng.standard_normal(shape).astype(args[arg].dtype)
+        args[arg] = random_values(rng, shape, args[arg].dtype)
     snap = snapshot(args)
     fn = getattr(fastblas, name)
     with pytest.raises(ValueError) as info:
@@ -216,7 +224,7 @@ def test_shape_mismatch(rng, name, shapes, flags, names, dtype):
 
 @pytest.mark.parametrize("how", ["flag", "readonly view", "broadcast_to", "frombuffer"])
 @pytest.mark.parametrize("name,arg", [(n, a) for n in OUTPUTS for a in OUTPUTS[n]])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 def test_readonly_output(rng, name, arg, how, dtype):
     args = valid_args(name, dtype, rng)
     value = args[arg]
@@ -241,9 +249,9 @@ def test_readonly_output(rng, name, arg, how, dtype):
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("case", ["same", "reversed", "shifted", "same memory, new view"])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 def test_swap_overlap_refused(rng, case, dtype):
-    buf = rng.standard_normal(21).astype(dtype)
+    buf = random_values(rng, 21, dtype)
     x, y = {"same": (buf, buf), "reversed": (buf, buf[::-1]),
             "shifted": (buf[:-1], buf[1:]),
             "same memory, new view": (buf[2:9], buf.view()[2:9])}[case]
@@ -255,10 +263,10 @@ def test_swap_overlap_refused(rng, case, dtype):
     assert buf.tobytes() == raw
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 def test_swap_interleaved(rng, dtype):
     """Interleaved views share no element: swapped correctly, or refused untouched."""
-    buf = rng.standard_normal(20).astype(dtype)
+    buf = random_values(rng, 20, dtype)
     b0 = buf.copy()
     try:
         fastblas.swap(buf[::2], buf[1::2])
@@ -273,15 +281,18 @@ def test_swap_interleaved(rng, dtype):
 # scalars and other argument errors
 # ---------------------------------------------------------------------------
 
-BAD_SCALARS = [1j, np.complex64(1 + 0j), np.complex128(2j), "2.0", None, [1.0],
-               object()]
+COMPLEX_SCALARS = [1j, np.complex64(1 + 0j), np.complex128(2j)]
+BAD_SCALARS = ["2.0", None, [1.0], object(), np.array([1.0, 2.0])]
 
 
-@pytest.mark.parametrize("bad", BAD_SCALARS, ids=repr)
+@pytest.mark.parametrize("bad", COMPLEX_SCALARS + BAD_SCALARS, ids=repr)
 @pytest.mark.parametrize("name,arg", [(n, a) for n in ROUTINES
                                       for a in SIGNATURES[n] if a in SCALARS])
-def test_bad_scalar(rng, name, arg, bad):
-    args = valid_args(name, np.float64, rng)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bad_scalar(rng, name, arg, bad, dtype):
+    """A complex alpha or beta for real arrays (even with a zero imaginary part) is
+    a TypeError, as is anything that is not a number."""
+    args = valid_args(name, dtype, rng)
     args[arg] = bad
     snap = snapshot(args)
     with pytest.raises(TypeError) as info:
@@ -289,10 +300,28 @@ def test_bad_scalar(rng, name, arg, bad):
     if arg != "a":  # 'a' is also an English word: not testable by a regex
         assert re.search(named(arg), str(info.value)), (
             f"{name}: TypeError for a bad {arg} does not name it: {info.value}")
+    if isinstance(bad, (complex, np.complexfloating)):
+        assert "real" in str(info.value), info.value
     assert_untouched(args, snap)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", BAD_SCALARS, ids=repr)
+@pytest.mark.parametrize("name,arg", [(n, a) for n in ROUTINES
+                                      for a in SIGNATURES[n] if a in SCALARS])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_bad_scalar_complex_arrays(rng, name, arg, bad, dtype):
+    """Complex arrays take complex scalars, but still only numbers."""
+    args = valid_args(name, dtype, rng)
+    args[arg] = bad
+    snap = snapshot(args)
+    with pytest.raises(TypeError) as info:
+        call(name, args)
+    if arg != "a":
+        assert re.search(named(arg), str(info.value)), info.value
+    assert_untouched(args, snap)
+
+
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
 def test_iamax_empty(dtype):
     with pytest.raises(ValueError) as info:
         fastblas.iamax(np.empty(0, dtype))

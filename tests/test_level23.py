@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastblas
-from conftest import (BLAS_DTYPES, BLAS_MATRIX_LAYOUTS, DTYPES, MATRIX_LAYOUTS, SINGLE,
+from conftest import (BLAS_DTYPES, BLAS_MATRIX_LAYOUTS, MATRIX_LAYOUTS, SINGLE,
                       OUTPUT_MATRIX_LAYOUTS, STAGED_MATRIX_LAYOUTS, check_gemm,
                       check_gemv, check_ger, f64, make_matrix, make_vector,
                       assert_sum_close, peak_allocation, random_values)
