@@ -46,7 +46,7 @@ def test_binary_strides(rng, name, dtype, n, sx, sy, offset):
 @pytest.mark.parametrize("name,dtype,n,stride,offset", [
     (name, dtype, n, stride, offset)
     for name in ["scal", "nrm2", "asum", "iamax"]
-    for dtype in DTYPES
+    for dtype in level1_dtypes(name)
     for n in _lengths(name)
     for stride in STRIDES
     for offset in OFFSETS
@@ -87,8 +87,9 @@ def test_layouts(rng, name, dtype, n, lx, ly):
     for lx in _layouts_for(name, "x")
     for ly in _layouts_for(name, "y")
 ])
-def test_layout_pairs(rng, name, lx, ly):
-    check_level1(name, rng, 33, np.float32, VECTOR_LAYOUTS[lx], VECTOR_LAYOUTS[ly])
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_layout_pairs(rng, name, lx, ly, dtype):
+    check_level1(name, rng, 33, dtype, VECTOR_LAYOUTS[lx], VECTOR_LAYOUTS[ly])
 
 
 # ---------------------------------------------------------------------------
@@ -99,6 +100,8 @@ def test_layout_pairs(rng, name, lx, ly):
     ("dot", np.float32, 1), ("dot", np.float64, -1), ("dsdot", np.float32, 1),
     ("axpy", np.float32, -1), ("scal", np.float64, 1), ("nrm2", np.float32, 1),
     ("asum", np.float64, -1), ("iamax", np.float32, 1),
+    ("dot", np.complex64, -1), ("axpy", np.complex128, 1), ("nrm2", np.complex64, 2),
+    ("iamax", np.complex128, 1),
 ])
 def test_big(rng, name, dtype, stride):
     check_level1(name, rng, BIG, dtype, dict(stride=stride), dict(stride=stride))
