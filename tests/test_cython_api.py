@@ -20,7 +20,7 @@ import fastblas
 
 PYX = textwrap.dedent("""
     # cython: language_level=3, boundscheck=False, wraparound=False
-    from fastblas.cyblas cimport dot, axpy, gemm, floating
+    from fastblas.cyblas cimport dot, axpy, gemm, nrm2, asum, iamax, floating, blas_t
 
     def cy_dot(floating[:] x, floating[:] y):
         '''x . y for two 1-D views of any stride (negative included).'''
@@ -40,6 +40,23 @@ PYX = textwrap.dedent("""
     def cy_axpy(floating[::1] x, floating[::1] y, double alpha):
         with nogil:
             axpy(<int>x.shape[0], <floating>alpha, &x[0], 1, &y[0], 1)
+
+    def cy_dotu(blas_t[::1] x, blas_t[::1] y):
+        '''x . y, unconjugated, for any of the four BLAS types.'''
+        cdef blas_t result = 0
+        with nogil:
+            result = dot(<int>x.shape[0], &x[0], 1, &y[0], 1)
+        return result
+
+    def cy_norms(blas_t[::1] x):
+        '''(nrm2, asum, iamax) of a contiguous vector.'''
+        cdef double norm, total
+        cdef int index
+        with nogil:
+            norm = nrm2(<int>x.shape[0], &x[0], 1)
+            total = asum(<int>x.shape[0], &x[0], 1)
+            index = iamax(<int>x.shape[0], &x[0], 1)
+        return norm, total, index
 
     def cy_gemm(floating[:, ::1] A, floating[:, ::1] B, floating[:, ::1] C,
                 double alpha, double beta, bint trans_a, bint trans_b):
@@ -142,3 +159,34 @@ def test_cimported_gemm_row_major(use_cyblas, dtype, trans_a, trans_b):
     use_cyblas.cy_gemm(A, B, C, 2.0, -0.5, trans_a, trans_b)
     np.testing.assert_allclose(C, ref, rtol=1e-4 if dtype == np.float32 else 1e-12,
                                atol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+@pytest.mark.parametrize("n", [1, 2, 5, 33, 200])
+def test_cimported_dotu(use_cyblas, dtype, n):
+    """SciPy's cython_blas returns cdotu/zdotu's complex by value: both parts must
+    arrive, unconjugated."""
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n) + (1j * rng.standard_normal(n) if dtype().dtype.kind == "c"
+                                  else 0)
+    y = rng.standard_normal(n) + (1j * rng.standard_normal(n) if dtype().dtype.kind == "c"
+                                  else 0)
+    x, y = x.astype(dtype), y.astype(dtype)
+    got = use_cyblas.cy_dotu(x, y)
+    ref = x.astype(np.complex128) @ y.astype(np.complex128)
+    scale = np.abs(x) @ np.abs(y)
+    assert abs(got - ref) <= (1e-5 if dtype in (np.float32, np.complex64) else 1e-13) * scale
+    # exact small Gaussian integers
+    xi = np.array([1 + 2j, -3 + 1j, 2 - 1j][:n] if dtype().dtype.kind == "c" else [2, -3, 5][:n],
+                  dtype)
+    assert use_cyblas.cy_dotu(xi, xi) == np.dot(xi, xi)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+def test_cimported_norms(use_cyblas, dtype):
+    values = [3, -4, 1, 2] if dtype().dtype.kind == "f" else [3 + 4j, -1 - 1j, 0.5j, 3 + 0j]
+    x = np.array(values, dtype)
+    norm, total, index = use_cyblas.cy_norms(x)
+    assert norm == pytest.approx(np.linalg.norm(x.astype(np.complex128)), rel=1e-6)
+    assert total == pytest.approx(np.sum(np.abs(x.real) + np.abs(x.imag)), rel=1e-6)
+    assert index == int(np.argmax(np.abs(x.real) + np.abs(x.imag)))

@@ -5,7 +5,6 @@ these tests also check that the wheel ships ``_blas.pyi`` and ``py.typed``.
 """
 import ast
 import inspect
-import os
 import site
 import textwrap
 from pathlib import Path
@@ -77,6 +76,17 @@ GOOD = """
     fb.ger(1.0, np.ones(4, np.float32), x, A)
     C = fb.gemm(1.0, A, A.T, 0.0, None, trans_a=False, trans_b=False)
     fb.show_config()
+    z = np.ones(32, np.complex64)
+    Z = np.ones((4, 32), np.complex64)
+    z2: "np.ndarray[tuple[int, ...], np.dtype[np.complex64]]" = fb.axpy(1 - 2j, z, z)
+    fb.scal(0.5, z)
+    fb.scal(np.complex64(2j), z)
+    nz: np.float32 = fb.nrm2(z)
+    az: np.float64 = fb.asum(np.ones(3, np.complex128))
+    fb.gemv(1j, Z, z, beta=0.5 + 1j, y=np.zeros(4, np.complex64))
+    fb.ger(2.0, np.ones(4, np.complex64), z, Z)
+    CZ = fb.gemm(1 + 1j, Z, Z.T, 0.0)
+    fb.copy(z, z)
 """
 # mypy must flag exactly the lines marked "# E".
 BAD = """
@@ -92,6 +102,10 @@ BAD = """
     fb.gemm(1.0, x, x, trans_a="N")  # E trans_a is a bool
     fb.dsdot(d, d)  # E dsdot takes float32
     fb.gemv(1.0, x)  # E x missing
+    z = np.ones(3, np.complex64)
+    fb.axpy(1.0, z, x)  # E complex with real
+    fb.gemm(1j, np.ones((2, 2)), np.ones((2, 2)))  # E complex alpha, real arrays
+    wrongz: np.complex64 = fb.nrm2(z)  # E nrm2 of complex64 is float32
 """
 
 
