@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastblas
-from conftest import (BLAS_DTYPES, OUTPUT_LAYOUTS, OUTPUT_MATRIX_LAYOUTS, VECTOR_LAYOUTS,
+from conftest import (BLAS_DTYPES, VECTOR_LAYOUTS,
                       f64, is_complex, make_matrix, make_vector, random_values, tol)
 
 # 0 * inf and 0 * NaN are NumPy's "invalid value": the expressions warn, as NumPy does.
