@@ -568,10 +568,18 @@ def copy(x, y):
 
 
 def scal(a, x):
-    """x *= a in place; returns x. ``a`` is real, or complex for complex x."""
+    """x *= a in place; returns x. ``a`` is real, or complex for complex x.
+
+    ``a = 0`` gives ``x * 0``: NaN where x is NaN or inf, as in NumPy.
+    """
     cdef int t = blas_type(x, "x")
     cdef double complex alpha = scalar(a, "a", t)
     cdef cnp.ndarray target = vector_output(x, "x")
+    if alpha == 0.0:
+        # BLAS's scal by 0 may zero NaN and inf (and OpenBLAS's cscal/zscal can
+        # turn finite values into NaN); x * 0 is NaN exactly where x is NaN or inf.
+        target *= as_scalar(t, alpha)
+        return target
     cdef cnp.ndarray work = target if blas_vector(target) else aligned_copy(target)
     run_level1(SCAL, t, alpha, work)
     if work is not target:

@@ -2,9 +2,9 @@
 
 BLAS returns at once when alpha = 0 (and OpenBLAS's gemm does so for some shapes
 only), so NaN and inf in the operands would vanish. fastblas gives what NumPy's
-expression gives: ``y + 0*x`` for axpy, ``0*(op(A) @ x) + beta*y`` for gemv,
-``A + 0*outer(x, y)`` for ger, ``0*(op(A) @ op(B)) + beta*C`` for gemm, whatever
-the shape and layout; ``beta = 0`` still means the output is not read, and
+expression gives: ``y + 0*x`` for axpy, ``x * 0`` for scal, ``0*(op(A) @ x) +
+beta*y`` for gemv, ``A + 0*outer(x, y)`` for ger, ``0*(op(A) @ op(B)) + beta*C``
+for gemm, whatever the shape and layout; ``beta = 0`` still means the output is not read, and
 ``alpha = inf`` times an empty product is NaN.
 """
 import itertools
@@ -64,6 +64,23 @@ def test_axpy(rng, dtype, alpha, lx, ly, n):
     ref = f64(y) + 0.0 * f64(x)
     assert fastblas.axpy(alpha, x, y) is y
     assert_expression(y, ref, dtype, f"axpy({alpha!r}, x={lx}, y={ly})")
+
+
+@pytest.mark.parametrize("dtype", BLAS_DTYPES)
+@pytest.mark.parametrize("alpha", ZEROS + [0j], ids=repr)
+@pytest.mark.parametrize("layout", ["contiguous", "reversed2", "byteswapped", "unaligned"])
+@pytest.mark.parametrize("first", ["nan", "finite"])
+def test_scal(rng, dtype, alpha, layout, first):
+    """x * 0, including OpenBLAS's cscal/zscal by 0, which zeroes the NaN unless
+    x[0] is NaN, and then makes every element NaN."""
+    if isinstance(alpha, complex) and not is_complex(dtype):
+        pytest.skip("a complex alpha needs complex arrays")
+    values = with_non_finite(rng, random_values(rng, 33, dtype), 3)
+    values[0] = np.nan if first == "nan" else 1.5
+    x = make_vector(rng, 33, dtype, values=values, **VECTOR_LAYOUTS[layout])
+    ref = 0.0 * f64(x)
+    assert fastblas.scal(alpha, x) is x
+    assert_expression(x, ref, dtype, f"scal({alpha!r}, x={layout})")
 
 
 @pytest.mark.parametrize("dtype", BLAS_DTYPES)
