@@ -94,8 +94,8 @@ def test_axpy_zero_with_finite_x_leaves_y(rng, dtype):
 
 @pytest.mark.parametrize("dtype", BLAS_DTYPES)
 @pytest.mark.parametrize("trans", TRANS)
-@pytest.mark.parametrize("la", ["C", "F", "C_slice_T", "negative", "byteswapped"])
-@pytest.mark.parametrize("m,n", [(1, 1), (5, 3), (3, 5), (40, 33), (4, 0)])
+@pytest.mark.parametrize("la", ["C", "F", "negative", "byteswapped"])
+@pytest.mark.parametrize("m,n", [(1, 1), (5, 3), (40, 33), (4, 0)])
 @pytest.mark.parametrize("beta,ly", [(0.0, None), (0.0, "reversed"), (1.5, "contiguous"),
                                      (-1.0, "stride3")])
 @pytest.mark.parametrize("poison", ["A", "x"])
