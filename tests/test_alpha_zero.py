@@ -20,6 +20,9 @@ from conftest import (BLAS_DTYPES, VECTOR_LAYOUTS,
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 
 ZEROS = [0.0, -0.0, 0, np.float32(0.0)]
+# every dtype with every zero; complex arrays also with a complex zero
+DTYPE_ZERO = [(dtype, zero) for dtype in BLAS_DTYPES
+              for zero in ZEROS + ([0j] if is_complex(dtype) else [])]
 TRANS = [False, True]
 
 
@@ -49,15 +52,12 @@ def assert_expression(got, ref, dtype, where):
     assert np.all(np.abs(got[finite] - ref[finite]) <= bound), where
 
 
-@pytest.mark.parametrize("dtype", BLAS_DTYPES)
-@pytest.mark.parametrize("alpha", ZEROS + [0j], ids=repr)
+@pytest.mark.parametrize("dtype,alpha", DTYPE_ZERO, ids=repr)
 @pytest.mark.parametrize("lx,ly", [("contiguous", "contiguous"), ("reversed", "stride3"),
                                    ("broadcast", "offset_reversed3"),
                                    ("byteswapped", "unaligned")])
 @pytest.mark.parametrize("n", [1, 2, 33])
 def test_axpy(rng, dtype, alpha, lx, ly, n):
-    if isinstance(alpha, complex) and not is_complex(dtype):
-        pytest.skip("a complex alpha needs complex arrays")
     x = make_vector(rng, n, dtype, values=with_non_finite(rng, random_values(rng, n, dtype)),
                     **VECTOR_LAYOUTS[lx])
     y = make_vector(rng, n, dtype, **VECTOR_LAYOUTS[ly])
@@ -66,15 +66,12 @@ def test_axpy(rng, dtype, alpha, lx, ly, n):
     assert_expression(y, ref, dtype, f"axpy({alpha!r}, x={lx}, y={ly})")
 
 
-@pytest.mark.parametrize("dtype", BLAS_DTYPES)
-@pytest.mark.parametrize("alpha", ZEROS + [0j], ids=repr)
+@pytest.mark.parametrize("dtype,alpha", DTYPE_ZERO, ids=repr)
 @pytest.mark.parametrize("layout", ["contiguous", "reversed2", "byteswapped", "unaligned"])
 @pytest.mark.parametrize("first", ["nan", "finite"])
 def test_scal(rng, dtype, alpha, layout, first):
     """x * 0, including OpenBLAS's cscal/zscal by 0, which zeroes the NaN unless
     x[0] is NaN, and then makes every element NaN."""
-    if isinstance(alpha, complex) and not is_complex(dtype):
-        pytest.skip("a complex alpha needs complex arrays")
     values = with_non_finite(rng, random_values(rng, 33, dtype), 3)
     values[0] = np.nan if first == "nan" else 1.5
     x = make_vector(rng, 33, dtype, values=values, **VECTOR_LAYOUTS[layout])
