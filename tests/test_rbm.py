@@ -30,12 +30,17 @@ TOL = {np.float32: dict(rtol=2e-4, atol=2e-6), np.float64: dict(rtol=1e-10, atol
 
 # ---------------------------------------------------------------------------
 # The reference: one CD-k update in plain NumPy, drawing the same uniforms in the
-# order documented in src/_rbm.pyx.
+# order documented in src/_rbm.pyx.tp.
 # ---------------------------------------------------------------------------
 
 def reference_generator(seed):
     """The Generator BernoulliRBM derives from an int random_state."""
-    return np.random.default_rng(np.random.RandomState(seed).randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(seed)
+
+
+def sample(rng, p):
+    """The loop's Bernoulli draws: a 32-bit integer r per unit, 1 when r < p * 2**32."""
+    return rng.integers(0, 2**32, size=p.shape, dtype=np.uint32) < np.ldexp(p, 32)
 
 
 def reference_update(model, v0, chains, rng, lr, momentum, weight_decay, k, persistent):
@@ -46,13 +51,13 @@ def reference_update(model, v0, chains, rng, lr, momentum, weight_decay, k, pers
     c = chains.shape[0] if persistent else m
     h0 = expit(v0 @ W.T + b)
     if not persistent:
-        chains[:m] = rng.random(h0.shape, dtype=dtype) < h0
+        chains[:m] = sample(rng, h0)
     for t in range(1, k + 1):
         pv = expit(chains[:c] @ W + a)
-        vk = (rng.random(pv.shape, dtype=dtype) < pv).astype(dtype)
+        vk = sample(rng, pv).astype(dtype)
         hk = expit(vk @ W.T + b)
         if t < k or persistent:
-            chains[:c] = rng.random(hk.shape, dtype=dtype) < hk
+            chains[:c] = sample(rng, hk)
     grads = {"W": h0.T @ v0 / m - hk.T @ vk / c - weight_decay * W,
              "b": h0.mean(axis=0) - hk.mean(axis=0),
              "a": v0.mean(axis=0) - vk.mean(axis=0)}
@@ -242,9 +247,12 @@ def test_callback_and_verbose(capsys):
                      (epoch, model.transform(X).shape))).fit(X)
     assert seen == [(1, (30, 4)), (2, (30, 4)), (3, (30, 4))]
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 3
-    assert out[0].startswith("[BernoulliRBM] Iteration 1, pseudo-likelihood = ")
-    assert "samples/s" in out[0]
+    assert len(out) == 4
+    assert out[0] == "[BernoulliRBM] 1 BLAS thread (automatic)"   # tiny products
+    assert out[1].startswith("[BernoulliRBM] Iteration 1, pseudo-likelihood = ")
+    assert "samples/s" in out[1]
+    BernoulliRBM(n_components=4, n_iter=1, verbose=1, n_threads=2).fit(X)
+    assert capsys.readouterr().out.splitlines()[0] == "[BernoulliRBM] 2 BLAS threads"
 
 
 # ---------------------------------------------------------------------------
