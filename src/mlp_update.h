@@ -60,21 +60,4 @@ FB_CLONES static void fb_adam_##NAME(ptrdiff_t n, T *restrict w,                
 FB_DEFINE_UPDATES(float, float, sqrtf)
 FB_DEFINE_UPDATES(double, double, sqrt)
 
-/* Subnormal inputs and results read and written as 0 on the calling thread while
- * an update block runs: x86 SSE's MXCSR DAZ (bit 6) and FTZ (bit 15); elsewhere
- * a no-op. Returns the previous control word, for fb_fpenv_restore. */
-#if defined(__SSE2__) || defined(_M_X64)
-#include <xmmintrin.h>
-static inline unsigned int fb_subnormals_off(void)
-{
-    unsigned int csr = _mm_getcsr();
-    _mm_setcsr(csr | 0x8040);
-    return csr;
-}
-static inline void fb_fpenv_restore(unsigned int csr) { _mm_setcsr(csr); }
-#else
-static inline unsigned int fb_subnormals_off(void) { return 0; }
-static inline void fb_fpenv_restore(unsigned int csr) { (void)csr; }
-#endif
-
 #endif /* FASTBLAS_MLP_UPDATE_H */
