@@ -305,7 +305,7 @@ class _TrainedInCython:
         last = {"x": trainer.params.copy(), "fun": np.nan, "nit": 0}
 
         def objective(x):
-            gradient = np.empty_like(x)
+            gradient = np.empty(x.shape, np.float64)
             return trainer.loss_gradient(samples, x, gradient), gradient
 
         def record(intermediate_result):
@@ -315,7 +315,7 @@ class _TrainedInCython:
         iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
         try:
             result = scipy.optimize.minimize(
-                objective, trainer.params, method="L-BFGS-B", jac=True, callback=record,
+                objective, trainer.params.astype(np.float64), method="L-BFGS-B", jac=True, callback=record,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter,
                          "gtol": self.tol,
                          **_get_additional_lbfgs_options_dict("iprint", iprint)})
