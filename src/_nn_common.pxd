@@ -1,6 +1,8 @@
 # cython: language_level=3
 """Pieces shared by the training engines (_rbm.pyx.tp, _mlp.pyx), written once.
 
+- ``borrow``: the data pointer of a checked ndarray (``PyArray_DATA`` through
+  voidptr.h), for the struct of pointers a loop fills while holding the GIL.
 - ``bitgen_of``: the ``bitgen_t`` behind a ``numpy.random.Generator`` (its C API,
   as numpy/random/_examples/cython/extending_distributions.pyx uses it). Callers
   hold ``generator.bit_generator.lock`` around the nogil section that draws.
@@ -24,6 +26,31 @@ from libc.math cimport INFINITY, exp, expf
 from numpy.random cimport bitgen_t
 
 from fastblas.cyblas cimport floating
+
+
+# ---------------------------------------------------------------------------
+# Data pointers
+# ---------------------------------------------------------------------------
+
+cdef extern from "voidptr.h":
+    void *fb_data(object arr)
+
+
+cdef inline void *borrow(object array, str name, tuple shape, object dtype,
+                         bint writeable) except NULL:
+    """The data pointer of ``array``, checked to be a C-contiguous ndarray of
+    ``dtype`` and ``shape`` (and writeable when the loop writes it). Borrowed:
+    the caller keeps ``array`` alive while the pointer is in use."""
+    if not isinstance(array, cnp.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
+    if array.dtype != dtype or array.shape != shape:
+        raise ValueError(f"{name} must be a {dtype} array of shape {shape}, "
+                         f"got {array.dtype} {array.shape}")
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if writeable and not array.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
+    return fb_data(array)   # NumPy allocates at least one byte: never NULL
 
 
 # ---------------------------------------------------------------------------
