@@ -302,11 +302,16 @@ class _TrainedInCython:
         # engine's own vector, in _pack order), the objective from the engine.
         trainer = self._new_trainer(layer_units, X.dtype)
         samples = _mlp.make_samples(X.dtype, X, y, sample_weight)
-        last = {"x": trainer.params.copy(), "fun": np.nan, "nit": 0}
+        # the model kept if Ctrl-C stops the optimization: the last iterate, or
+        # the initial weights (their loss once evaluated)
+        last = {"x": trainer.params.astype(np.float64), "fun": np.nan, "nit": 0}
 
         def objective(x):
             gradient = np.empty(x.shape, np.float64)
-            return trainer.loss_gradient(samples, x, gradient), gradient
+            loss = trainer.loss_gradient(samples, x, gradient)
+            if last["nit"] == 0 and np.array_equal(x, last["x"]):
+                last["fun"] = loss
+            return loss, gradient
 
         def record(intermediate_result):
             last.update(x=intermediate_result.x.copy(), fun=intermediate_result.fun,
@@ -315,7 +320,7 @@ class _TrainedInCython:
         iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
         try:
             result = scipy.optimize.minimize(
-                objective, trainer.params.astype(np.float64), method="L-BFGS-B", jac=True, callback=record,
+                objective, last["x"].copy(), method="L-BFGS-B", jac=True, callback=record,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter,
                          "gtol": self.tol,
                          **_get_additional_lbfgs_options_dict("iprint", iprint)})
