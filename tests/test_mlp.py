@@ -35,6 +35,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from fastblas._mlp import lbfgs_block_rows, make_samples, make_trainer  # noqa: E402
 from fastblas.nn import MLPClassifier, MLPRegressor  # noqa: E402
+from mlp_helpers import from_initial_weights  # noqa: E402
 
 # Short fits on small data stop at max_iter by design.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -510,6 +511,55 @@ def test_same_seed_same_model_and_seed_matters(digits):
         np.testing.assert_array_equal(p, q)
     assert a.loss_curve_ == b.loss_curve_
     assert not np.array_equal(a.coefs_[0], c.coefs_[0])
+
+
+@pytest.mark.parametrize("solver,params", [
+    ("adam", dict(batch_size=7)),
+    ("sgd", dict(batch_size=7, momentum=0.9, nesterovs_momentum=True,
+                 learning_rate="invscaling", learning_rate_init=0.05)),
+    ("sgd", dict(batch_size=30, momentum=0.0, learning_rate_init=0.05, alpha=0.01)),
+])
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_fit_matches_sklearn_from_the_same_weights(cls, solver, params):
+    # Unshuffled, from the same initial weights, fastblas's epochs are scikit-learn's
+    # (ragged last batch, sample weights, learning-rate schedule) to rounding.
+    rng = np.random.default_rng(17)
+    X = rng.normal(size=(30, 5))
+    y = rng.integers(0, 3, 30) if cls is MLPClassifier else rng.normal(size=30)
+    w = rng.uniform(0.5, 2, 30)
+    sk_cls = SkMLPClassifier if cls is MLPClassifier else SkMLPRegressor
+    settings = dict(hidden_layer_sizes=(6, 4), activation="tanh", solver=solver,
+                    shuffle=False, max_iter=6, **params)
+    models = [from_initial_weights(c(**settings), seed=3).fit(X, y, sample_weight=w)
+              for c in (cls, sk_cls)]
+    ours, theirs = models
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+    assert ours._optimizer.learning_rate == pytest.approx(theirs._optimizer.learning_rate,
+                                                          rel=1e-12)
+    for p, q in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("params", [dict(solver="adam"),
+                                    dict(solver="sgd", learning_rate_init=0.1),
+                                    dict(solver="adam", early_stopping=True)])
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_same_seed_same_model_in_float32_and_float64(digits, cls, params):
+    # The same random_state draws the same stream in either dtype (initial
+    # weights drawn in float64 then rounded, the same shuffles, the same
+    # validation split): the two fits agree to float32 rounding (measured: 3e-6
+    # of the largest weight after 4 Adam epochs), not to the O(1) differences of
+    # two streams.
+    Xtr, _, ytr, _ = digits
+    models = [cls(hidden_layer_sizes=(16,), batch_size=32, max_iter=4, random_state=7,
+                  dtype=dtype, **params).fit(Xtr, ytr)
+              for dtype in (np.float32, np.float64)]
+    float32, float64 = models
+    for p, q in zip(float32.coefs_ + float32.intercepts_,
+                    float64.coefs_ + float64.intercepts_):
+        assert p.dtype == np.float32 and q.dtype == np.float64
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-4 * np.abs(q).max())
+    np.testing.assert_allclose(float32.loss_curve_, float64.loss_curve_, rtol=1e-4)
 
 
 def test_binary_classification():

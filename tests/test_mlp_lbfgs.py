@@ -21,6 +21,7 @@ from sklearn.neural_network import MLPClassifier as SkMLPClassifier  # noqa: E40
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor  # noqa: E402
 
 from fastblas.nn import MLPClassifier, MLPRegressor  # noqa: E402
+from mlp_helpers import from_initial_weights  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -34,23 +35,6 @@ def regression():
     X, y = make_regression(n_samples=150, n_features=6, n_targets=2, noise=5.0,
                            random_state=0)
     return X, y / y.std(0)
-
-
-def from_initial_weights(model, seed):
-    """Make `model` (fastblas's or scikit-learn's) start from the same weights,
-    drawn by default_rng(seed), whatever its own random stream."""
-    initialize = model._initialize
-
-    def seeded(y, layer_units, dtype):
-        initialize(y, layer_units, dtype)
-        rng = np.random.default_rng(seed)
-        model.coefs_ = [rng.uniform(-0.3, 0.3, (a, b)).astype(dtype)
-                        for a, b in zip(layer_units, layer_units[1:])]
-        model.intercepts_ = [rng.uniform(-0.3, 0.3, b).astype(dtype)
-                             for b in layer_units[1:]]
-
-    model._initialize = seeded
-    return model
 
 
 def fit_both(fastblas_cls, sklearn_cls, X, y, seed=0, sample_weight=None, **params):
