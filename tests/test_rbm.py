@@ -41,8 +41,11 @@ def reference_generator(seed):
 
 
 def sample(rng, p):
-    """The loop's Bernoulli draws: a 32-bit integer r per unit, 1 when r < p * 2**32."""
-    return rng.integers(0, 2**32, size=p.shape, dtype=np.uint32) < np.ldexp(p, 32)
+    """The loop's Bernoulli draws: a 32-bit integer r per unit, the two halves of
+    each 64-bit draw, low first; 1 when r < p * 2**32."""
+    raw = rng.bit_generator.random_raw((p.size + 1) // 2)
+    halves = np.stack([raw & 0xFFFFFFFF, raw >> 32], axis=1).ravel()
+    return halves[:p.size].reshape(p.shape) < np.ldexp(p, 32)
 
 
 def reference_update(model, v0, chains, rng, lr, momentum, weight_decay, k, persistent):

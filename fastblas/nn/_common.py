@@ -51,9 +51,11 @@ import numpy as np
 __all__ = ["make_generator", "usable_cores", "choose_blas_threads", "blas_threads",
            "MIN_FLOPS_PER_THREAD"]
 
-# A product below this many flops (2 m n k) per thread runs no faster, or slower,
-# on more OpenBLAS threads.
-MIN_FLOPS_PER_THREAD = 40e6
+# Each BLAS thread needs about this many flops (2 m n k) of the largest product:
+# at the training shapes, a second OpenBLAS thread slows products of 5-10 MFLOP
+# (784-100 at batch 32, 784-256 at batch 10), breaks even near 30 MFLOP (784-100
+# at batch 200) and pays from about 80 MFLOP (784-500 at batch 100).
+MIN_FLOPS_PER_THREAD = 30e6
 
 
 def make_generator(random_state):

@@ -323,7 +323,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.h_samples_ = owned(self.h_samples_, "C")
         if self.momentum == 0:
             self._velocities = None
-        elif getattr(self, "_velocities", None) is None:
+        elif getattr(self, "_velocities", None) is None:   # momentum * the last step
             self._velocities = (np.zeros(self.components_.T.shape, dtype=dtype),
                                 np.zeros_like(self.intercept_hidden_),
                                 np.zeros_like(self.intercept_visible_))
@@ -365,6 +365,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
 
 def _sample(rng, p):
-    """Bernoulli samples of the probabilities ``p``, as the training loop draws them:
-    a 32-bit integer r per unit, 1 when r < p * 2**32 (the same for either dtype)."""
-    return rng.integers(0, 2**32, size=p.shape, dtype=np.uint32) < np.ldexp(p, 32)
+    """Bernoulli samples of the probabilities ``p``, drawn as the training loop draws
+    them: 32-bit integers r (two per 64-bit draw, low half first), 1 when r < p * 2**32."""
+    raw = rng.bit_generator.random_raw((p.size + 1) // 2)
+    draws = np.empty(2 * raw.size, dtype=np.uint32)
+    draws[0::2] = raw & 0xFFFFFFFF
+    draws[1::2] = raw >> 32
+    return draws[:p.size].reshape(p.shape) < np.ldexp(p, 32)
