@@ -708,7 +708,7 @@ def test_callback_and_verbose(digits, capsys):
                   ).fit(Xtr, ytr)
     assert seen == [(1, 1), (2, 2), (3, 3)]
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "BLAS threads: 1 (automatic)"       # small layers: one thread
+    assert lines[0] == "1 BLAS thread (automatic)"       # small layers: one thread
     assert lines[1].startswith("Iteration 1, loss = ") and "samples/s" in lines[1]
 
 
@@ -727,7 +727,7 @@ def test_n_threads_forces_the_blas_thread_count(digits, capsys, solver):
                           solver=solver, callback=lambda *_: seen.append(blas_threads())
                           ).fit(Xtr, ytr)
     assert model.n_threads_ == 2
-    assert capsys.readouterr().out.splitlines()[0] == "BLAS threads: 2"
+    assert capsys.readouterr().out.splitlines()[0] == "2 BLAS threads"
     n_blas = len(before)
     assert seen in ([], [[2] * n_blas] * 2)       # lbfgs has no epochs to call back
     assert blas_threads() == before

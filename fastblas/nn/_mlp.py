@@ -162,7 +162,7 @@ class _TrainedInCython:
             rows = min(200 if self.batch_size == "auto" else self.batch_size, X.shape[0])
         self.n_threads_ = choose_blas_threads(self.n_threads, _products(layer_units, rows))
         if self.verbose:
-            print(f"BLAS threads: {self.n_threads_}"
+            print(f"{self.n_threads_} BLAS thread{'s' if self.n_threads_ > 1 else ''}"
                   + (" (automatic)" if self.n_threads is None else ""))
         with blas_threads(self.n_threads_):
             if self.solver == "lbfgs":
