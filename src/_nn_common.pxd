@@ -39,7 +39,8 @@ cdef extern from "voidptr.h":
 cdef inline void *borrow(object array, str name, tuple shape, object dtype,
                          bint writeable) except NULL:
     """The data pointer of ``array``, checked to be a C-contiguous ndarray of
-    ``dtype`` and ``shape`` (and writeable when the loop writes it). Borrowed:
+    ``dtype`` (a numpy.dtype) and ``shape`` (and writeable when the loop writes
+    it). Borrowed:
     the caller keeps ``array`` alive while the pointer is in use."""
     if not isinstance(array, cnp.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")

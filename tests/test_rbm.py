@@ -270,12 +270,11 @@ def test_callback_and_verbose(capsys):
                      (epoch, model.transform(X).shape))).fit(X)
     assert seen == [(1, (30, 4)), (2, (30, 4)), (3, (30, 4))]
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 4
-    assert out[0] == "[BernoulliRBM] 1 BLAS thread (automatic)"   # tiny products
-    assert out[1].startswith("[BernoulliRBM] Iteration 1, pseudo-likelihood = ")
-    assert "samples/s" in out[1]
+    assert len(out) == 3
+    assert out[0].startswith("[BernoulliRBM] Iteration 1, pseudo-likelihood = ")
+    assert out[0].endswith(" samples/s, 1 BLAS thread (automatic)")   # tiny products
     BernoulliRBM(n_components=4, n_iter=1, verbose=1, n_threads=2).fit(X)
-    assert capsys.readouterr().out.splitlines()[0] == "[BernoulliRBM] 2 BLAS threads"
+    assert capsys.readouterr().out.strip().endswith(" samples/s, 2 BLAS threads")
 
 
 # ---------------------------------------------------------------------------
@@ -332,6 +331,47 @@ def test_bad_parameters_rejected():
                    dict(dtype="int32"), dict(batch_size=0), dict(callback=3)]:
         with pytest.raises(ValueError, match=next(iter(params))):
             BernoulliRBM(**params).fit(X)
+
+
+def engine_arguments(dtype=np.float64):
+    """Arguments of a valid 6-feature, 3-unit, 4-chain engine (momentum 0.5, PCD)."""
+    zeros = lambda *shape: np.zeros(shape, dtype=dtype)   # noqa: E731
+    return dict(weights=zeros(6, 3), hidden_bias=zeros(3), visible_bias=zeros(6),
+                chains=zeros(4, 3), velocities=(zeros(6, 3), zeros(3), zeros(6)),
+                generator=np.random.default_rng(0), learning_rate=0.1, momentum=0.5,
+                weight_decay=0.0, cd_k=1, persistent=True, max_batch_rows=4)
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (dict(weights=np.zeros((6, 3), np.float32)), ValueError, "weights must be a float64"),
+    (dict(hidden_bias=np.zeros(4)), ValueError, "hidden_bias must be a float64 array of shape"),
+    (dict(chains=np.zeros((4, 3))[:, ::-1]), ValueError, "chains must be C-contiguous"),
+    (dict(visible_bias=[0.0] * 6), TypeError, "visible_bias must be a numpy array"),
+    (dict(velocities=None), ValueError, "velocities"),
+    (dict(generator=np.random.RandomState(0)), TypeError, "numpy.random.Generator"),
+    (dict(cd_k=0), ValueError, "cd_k"),
+    (dict(max_batch_rows=2**31), ValueError, "32-bit BLAS integer"),
+    (dict(persistent=False, max_batch_rows=5), ValueError, "max_batch_rows"),
+])
+def test_engine_rejects_bad_arguments_by_name(change, error, match):
+    from fastblas import _rbm
+    with pytest.raises(error, match=match):
+        _rbm.TRAINERS[np.dtype(np.float64)](**{**engine_arguments(), **change})
+
+
+def test_engine_never_writes_read_only_parameters_or_reads_past_x():
+    from fastblas import _rbm
+    args = engine_arguments()
+    args["weights"].flags.writeable = False
+    with pytest.raises(ValueError, match="weights must be writeable"):
+        _rbm.TRAINERS[np.dtype(np.float64)](**args)
+    trainer = _rbm.TRAINERS[np.dtype(np.float64)](**engine_arguments())
+    X = np.zeros((8, 6))
+    for bounds in ([0, 5], [0, 4, 9], [-1, 3], [2, 2]):     # too long, past X, before X, empty
+        with pytest.raises(ValueError, match="batch_bounds"):
+            trainer.run(X, np.array(bounds, dtype=np.intp))
+    with pytest.raises(ValueError, match="X must be a float64 array"):
+        trainer.run(X.astype(np.float32), np.array([0, 4], dtype=np.intp))
 
 
 def test_partial_fit_after_batch_size_change():

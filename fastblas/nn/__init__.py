@@ -5,6 +5,17 @@
 The classes are drop-ins for scikit-learn's of the same names (``pip install
 "fastblas[nn]"``). They are imported on first use, so that ``import fastblas``
 stays cheap and does not import scikit-learn.
+
+What they share (``fastblas.nn._common``): one seeding rule (an int
+``random_state`` s gives ``numpy.random.default_rng(s)``; float32 and float64
+models fitted with one seed draw the same numbers), and ``n_threads``: None
+chooses the BLAS thread count of a fit from its product sizes and the idle
+cores, an int forces it. Their fits release the GIL for whole epochs, so that
+joblib's threading backend trains several models at once::
+
+    import joblib
+    with joblib.parallel_config(backend="threading"):
+        GridSearchCV(MLPClassifier(), grid, n_jobs=2).fit(X, y)
 """
 import importlib
 

@@ -14,8 +14,9 @@ one ``numpy.random.Generator`` a fit draws everything from:
 
 The estimators draw their random numbers so that they do not depend on the
 model's dtype: initial weights are drawn in float64 and rounded, and random
-decisions compare 64-bit draws (or integer thresholds), so that a float32 and
-a float64 model fitted with the same seed see the same stream.
+decisions compare integer draws with thresholds (exactly, whatever the dtype),
+so that a float32 and a float64 model fitted with the same seed see the same
+stream.
 
 BLAS threads
 ------------
@@ -29,11 +30,11 @@ matrix products and the cores this process may use now:
 - otherwise one thread per ``MIN_FLOPS_PER_THREAD``, at most the number of idle
   usable cores: the CPUs in ``os.sched_getaffinity``, capped by the cgroup CPU
   quota, minus the threads of other processes (and other fits of this one)
-  running at the moment of the choice. On a busy machine OpenBLAS's threads wait
-  for each other and a fit can run ten times slower than on one thread;
+  running at the moment of the choice (Linux: ``/proc/loadavg``, machine-wide).
+  On a busy machine OpenBLAS's threads wait for each other and a fit can run
+  ten times slower than on one thread;
 - never more than the BLAS library is already limited to (``OPENBLAS_NUM_THREADS``,
-  an enclosing ``threadpoolctl.threadpool_limits``).
-
+  an enclosing ``threadpoolctl.threadpool_limits``);
 - one thread for a fit that runs outside the main thread or while another fit
   of this process runs: the threads of joblib's threading backend
   (``GridSearchCV(n_jobs=k)`` under ``joblib.parallel_config(backend="threading")``)
@@ -110,12 +111,16 @@ def _running_threads_of_others():
     try:
         with open("/proc/loadavg") as f:
             running = int(f.read().split()[3].split("/")[0])
-        own = 0
-        for task in os.listdir("/proc/self/task"):
-            with open(f"/proc/self/task/{task}/stat") as f:
-                own += f.read().rpartition(")")[2].split()[0] == "R"
+        tasks = os.listdir("/proc/self/task")
     except (OSError, ValueError, IndexError):
         return None
+    own = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                own += f.read().rpartition(")")[2].split()[0] == "R"
+        except (OSError, IndexError):   # the thread has ended
+            continue
     return max(0, running - own)
 
 
@@ -137,8 +142,9 @@ def _threadpool_controller():
 
 
 def _current_blas_threads():
-    counts = [lib.num_threads for lib in _threadpool_controller().select(user_api="blas").lib_controllers]
-    return min(counts) if counts else 1
+    """The BLAS libraries' current thread limit (the smallest, if several)."""
+    blas = _threadpool_controller().select(user_api="blas").lib_controllers
+    return min((lib.num_threads for lib in blas), default=1)
 
 
 def choose_blas_threads(n_threads, products):

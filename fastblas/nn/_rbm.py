@@ -51,9 +51,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     n_iter : int, default=10
         Number of sweeps (epochs) over the training data.
     verbose : int, default=0
-        Print the BLAS thread count chosen, then, after every epoch, the
-        pseudo-likelihood (as scikit-learn does), the epoch's time and its
-        samples per second.
+        Print, after every epoch, the pseudo-likelihood (as scikit-learn does),
+        the epoch's time, its samples per second and the BLAS thread count.
     random_state : int, RandomState instance or None, default=None
         Seeds the ``numpy.random.Generator`` that initialises the weights and
         draws every Gibbs sample (through its ``bitgen_t`` inside the nogil
@@ -192,14 +191,22 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             0, safe_sparse_dot(v, self.components_.T) + self.intercept_hidden_
         ).sum(axis=1)
 
+    def _sample_hiddens(self, v, rng):
+        """A sample of the hidden units given ``v`` (scikit-learn's private helper)."""
+        return _sample(_as_generator(rng), self._mean_hiddens(v))
+
+    def _sample_visibles(self, h, rng):
+        """A sample of the visible units given ``h`` (scikit-learn's private helper)."""
+        return _sample(_as_generator(rng), self._mean_visibles(h))
+
     def gibbs(self, v):
         """One Gibbs step from the visible states ``v``; returns the new visible sample (bool)."""
         check_is_fitted(self)
         v = validate_data(self, v, accept_sparse="csr", reset=False,
                           dtype=(np.float64, np.float32))
         rng = self._get_generator()
-        h = _sample(rng, self._mean_hiddens(v))
-        return _sample(rng, self._mean_visibles(h.astype(self.components_.dtype)))
+        h = self._sample_hiddens(v, rng)
+        return self._sample_visibles(h.astype(self.components_.dtype), rng)
 
     def score_samples(self, X):
         """Pseudo-likelihood of X (as scikit-learn computes it).
@@ -241,13 +248,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         bounds = np.append(np.arange(0, n_samples, self.batch_size), n_samples).astype(np.intp)
         batch_rows = min(self.batch_size, n_samples)
         trainer = self._trainer(self.h_samples_, batch_rows)
-        with self._blas_threads(batch_rows, len(self.h_samples_)):
+        threads = self._blas_thread_count(batch_rows, len(self.h_samples_))
+        with blas_threads(threads):
             try:
                 for epoch in range(1, self.n_iter + 1):
                     begin = time.perf_counter()
                     trainer.run(X, bounds)
                     if self.verbose:
-                        self._report_epoch(epoch, X, time.perf_counter() - begin)
+                        self._report_epoch(epoch, X, time.perf_counter() - begin, threads)
                     if self.callback is not None:
                         self.callback(epoch, self)
             except KeyboardInterrupt:
@@ -273,7 +281,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if not self.persistent and n_samples > len(chains):
             chains = np.zeros((n_samples, self.n_components), dtype=dtype)
         trainer = self._trainer(chains, n_samples)
-        with self._blas_threads(n_samples, len(chains)):
+        with blas_threads(self._blas_thread_count(n_samples, len(chains))):
             trainer.run(X, np.array([0, n_samples], dtype=np.intp))
         if chains is not self.h_samples_:
             self.h_samples_[...] = chains[: len(self.h_samples_)]
@@ -336,23 +344,21 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                        float(self.momentum), float(self.weight_decay), int(self.cd_k),
                        bool(self.persistent), max_batch_rows)
 
-    def _blas_threads(self, batch_rows, n_chains):
-        """The fit's BLAS thread limit, chosen from its largest products."""
+    def _blas_thread_count(self, batch_rows, n_chains):
+        """The BLAS threads of a fit: ``n_threads``, or chosen from its products."""
         n_features, n_components = self.components_.T.shape
         chain_rows = n_chains if self.persistent else batch_rows
         products = [(batch_rows, n_components, n_features),          # p(h | v0)
                     (chain_rows, n_features, n_components),          # p(v | h)
                     (n_features, n_components, batch_rows + chain_rows)]   # gradient
-        count = choose_blas_threads(self.n_threads, products)
-        if self.verbose:
-            print(f"[{type(self).__name__}] {count} BLAS thread{'s' if count > 1 else ''}"
-                  f"{' (automatic)' if self.n_threads is None else ''}")
-        return blas_threads(count)
+        return choose_blas_threads(self.n_threads, products)
 
-    def _report_epoch(self, epoch, X, seconds):
-        print("[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs, %.0f samples/s"
-              % (type(self).__name__, epoch, self.score_samples(X).mean(), seconds,
-                 X.shape[0] / seconds))
+    def _report_epoch(self, epoch, X, seconds, threads):
+        print("[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs, %.0f samples/s, "
+              "%d BLAS thread%s%s" % (
+                  type(self).__name__, epoch, self.score_samples(X).mean(), seconds,
+                  X.shape[0] / seconds, threads, "s" if threads > 1 else "",
+                  " (automatic)" if self.n_threads is None else ""))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -362,6 +368,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _more_tags(self):  # scikit-learn < 1.6
         return {"preserves_dtype": [np.float64, np.float32]}
+
+
+def _as_generator(rng):
+    return rng if isinstance(rng, np.random.Generator) else make_generator(rng)
 
 
 def _sample(rng, p):
