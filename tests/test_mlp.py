@@ -322,25 +322,29 @@ def test_epoch_loss_is_length_weighted_mean_of_batch_losses():
         np.testing.assert_allclose(p, expected, rtol=1e-12, atol=1e-14)
 
 
-def test_shuffle_is_a_permutation_from_the_generator():
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_shuffled_epoch_visits_samples_in_the_generators_order(dtype):
+    # Samples.shuffle permutes the epoch order as Generator.shuffle does (the
+    # same draws in either dtype): an epoch of one-sample SGD steps over shuffled
+    # samples is the epoch over the rows in that order; a second shuffle permutes
+    # the first order again.
     rng = np.random.default_rng(0)
-    _, _, X, Y, _ = random_network(rng, [2, 3, 2], n_samples=50)
-    samples = make_samples(np.float64, X, Y, shuffle=True)
-    orders = []
-    for seed in (1, 1, 2):
-        samples.shuffle(np.random.default_rng(seed))
-        orders.append(samples.order)
-    assert sorted(orders[0]) == list(range(50))
-    # the second shuffle permutes the first result again with the same stream
-    np.testing.assert_array_equal(orders[1], orders[0][orders[0]])
-    assert not np.array_equal(orders[0], orders[2])
-    # the order is Generator.permutation's, whatever the dtype
-    expected = np.arange(50)
-    np.random.default_rng(1).shuffle(expected)
-    np.testing.assert_array_equal(orders[0], expected)
-    float32 = make_samples(np.float32, X, Y, shuffle=True)
-    float32.shuffle(np.random.default_rng(1))
-    np.testing.assert_array_equal(float32.order, expected)
+    coefs, intercepts, X, Y, _ = random_network(rng, [2, 3, 2], dtype, n_samples=20)
+    order = np.arange(20)
+    np.random.default_rng(1).shuffle(order)
+    twice = order[order]
+    for expected, seeds in ((order, [1]), (twice, [1, 1])):
+        results = []
+        for rows, shuffle in ((np.arange(20), True), (expected, False)):
+            trainer, samples = make_engine(
+                [c.copy() for c in coefs], [b.copy() for b in intercepts], X[rows],
+                Y[rows], None, hidden="tanh", output="softmax", loss="log_loss",
+                shuffle=shuffle, momentum=0.0, learning_rate=0.5)
+            for seed in seeds if shuffle else []:
+                samples.shuffle(np.random.default_rng(seed))
+            results.append((trainer.epoch(samples, 1), trainer.params.copy()))
+        assert results[0][0] == results[1][0]
+        np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
 def test_sparse_samples_are_densified_rows():
