@@ -179,12 +179,10 @@ class _TrainedInCython:
     # --- the engine -------------------------------------------------------------
 
     def _new_trainer(self, layer_units, dtype, **settings):
-        trainer = _mlp.make_trainer(
+        return _mlp.make_trainer(
             dtype, layer_units, hidden_activation=self.activation,
             output_activation=self.out_activation_, loss=self._loss_name(),
             solver=self.solver, alpha=self.alpha, **settings)
-        trainer.adopt(self.coefs_, self.intercepts_)
-        return trainer
 
     def _stochastic_trainer(self, layer_units, dtype, incremental):
         """The Trainer of this fit: partial_fit keeps the previous one (and its
@@ -301,6 +299,7 @@ class _TrainedInCython:
         # scikit-learn's _fit_lbfgs: scipy's L-BFGS-B on the flat parameters (the
         # engine's own vector, in _pack order), the objective from the engine.
         trainer = self._new_trainer(layer_units, X.dtype)
+        trainer.adopt(self.coefs_, self.intercepts_)
         samples = _mlp.make_samples(X.dtype, X, y, sample_weight)
         # the model kept if Ctrl-C stops the optimization: the last iterate, or
         # the initial weights (their loss once evaluated)
