@@ -354,11 +354,13 @@ _EXTRA_PARAMS_DOC = """
         early stopping) holds the epoch's value; epochs count from 1 within each
         fit.
 
-    Weight initialisation, shuffling and the early-stopping split draw from one
-    numpy.random.Generator made from random_state by the seeding rule of
-    fastblas.nn (an int s: numpy.random.default_rng(s)). The draws do not
-    depend on dtype: the same seed gives the same model in float32 and float64,
-    up to float32 rounding. The streams differ from scikit-learn's RandomState,
+    Random numbers come from one numpy.random.Generator made from random_state
+    by the seeding rule of fastblas.nn (an int s: numpy.random.default_rng(s)),
+    drawn in this order: the initial weights (scikit-learn's Glorot uniform,
+    layer by layer, coefficients then intercepts, in float64 and then rounded),
+    one integer seeding the early-stopping split, then one shuffle per epoch
+    (Generator.shuffle's draws). None of them depends on dtype: the same seed
+    gives the same model in float32 and float64, up to float32 rounding. The streams differ from scikit-learn's RandomState,
     so results are close to, not equal to, scikit-learn's. Ctrl-C stops
     training within a fraction of a second with a usable model and a warning,
     for every solver.
