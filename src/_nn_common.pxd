@@ -220,54 +220,9 @@ cdef inline void apply_inplace(UnaryLoop loop, floating *x, Py_ssize_t n) noexce
 
 
 # ---------------------------------------------------------------------------
-# MLP (_mlp.pyx): activation codes and values, float-or-double libm, shuffling
+# Shuffling
 # ---------------------------------------------------------------------------
-from libc.math cimport log, logf, sqrt, sqrtf, tanh, tanhf
 from numpy.random.c_distributions cimport random_interval
-
-# Hidden and output activation codes, shared by _mlp.pyx and fastblas/nn/_mlp.py.
-cdef enum Activation:
-    IDENTITY = 0
-    LOGISTIC = 1
-    TANH = 2
-    RELU = 3
-    SOFTMAX = 4     # output layer only
-    EXP = 5         # output layer only (Poisson loss)
-
-
-cdef inline floating fexp(floating x) noexcept nogil:
-    if floating is float:
-        return expf(x)
-    else:
-        return exp(x)
-
-
-cdef inline floating flog(floating x) noexcept nogil:
-    if floating is float:
-        return logf(x)
-    else:
-        return log(x)
-
-
-cdef inline floating fsqrt(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
-
-
-cdef inline floating activate(int kind, floating z) noexcept nogil:
-    """A hidden unit's output f(z) for kind IDENTITY, LOGISTIC, TANH or RELU."""
-    if kind == RELU:
-        return 0 if z <= 0 else z       # max(z, 0) that keeps NaN, as np.maximum
-    if kind == TANH:
-        if floating is float:
-            return tanhf(z)
-        else:
-            return tanh(z)
-    if kind == LOGISTIC:
-        return logistic(z)
-    return z
 
 
 cdef inline void shuffle_indices(bitgen_t *rng, Py_ssize_t *idx, Py_ssize_t n) noexcept nogil:

@@ -1,22 +1,27 @@
-"""MLPClassifier and MLPRegressor whose epochs run in nogil Cython (fastblas._mlp).
+"""MLPClassifier and MLPRegressor whose training runs in nogil Cython (fastblas._mlp).
 
 They subclass scikit-learn's estimators of the same names: validation, label
 binarisation, weight initialisation (Glorot uniform), prediction, scoring and the
 once-per-epoch bookkeeping (loss curve, tolerance-based stopping, the 'adaptive'
 and 'invscaling' learning-rate schedules, early stopping on a validation split,
-warm start, partial_fit) are scikit-learn's own. Only the minibatch loop of
-``_fit_stochastic`` is replaced by :class:`fastblas._mlp.Trainer`, which runs a
-whole epoch without the GIL and updates the same arrays (``coefs_``,
-``intercepts_``, the optimizer's velocities or moments) in place.
+warm start, partial_fit) are scikit-learn's own. The training itself is a
+:class:`fastblas._mlp.Trainer`'s: whole epochs of SGD or Adam without the GIL, or,
+for L-BFGS, the loss and gradient over the training set that
+``scipy.optimize.minimize(method="L-BFGS-B")`` asks for, as in scikit-learn.
 
-Requires scikit-learn >= 1.7 (the private ``_fit_stochastic`` signature with
-``sample_weight``).
+The Trainer owns the parameters (``coefs_`` and ``intercepts_`` are views of its
+flat vector) and the optimizer state; ``_optimizer`` is a small view of it with
+what scikit-learn's bookkeeping reads (the learning rate, Adam's step count, the
+schedule's per-epoch hooks). It is kept across ``partial_fit`` calls.
+
+Requires scikit-learn >= 1.7 (``sample_weight`` in the MLP's private methods).
 """
 import time
 import warnings
+from numbers import Integral
 
 import numpy as np
-import scipy.sparse as sp
+import scipy.optimize
 import sklearn
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -24,9 +29,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
-from sklearn.utils.fixes import parse_version
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.fixes import _get_additional_lbfgs_options_dict, parse_version
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight
 
-from fastblas._mlp import Trainer
+from fastblas import _mlp
+from fastblas.nn._common import blas_threads, choose_blas_threads, make_generator
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -36,30 +45,65 @@ if parse_version(sklearn.__version__) < parse_version("1.7"):
 
 _SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-# Parameters added to scikit-learn's; solver keeps 'lbfgs' in its options so that
-# asking for it gets the explanation in _fit rather than a generic message.
+# Parameters added to scikit-learn's.
 _EXTRA_CONSTRAINTS = {
     "dtype": [None, type, str, np.dtype],
     "callback": [None, callable],
+    "n_threads": [None, Interval(Integral, 1, None, closed="left")],
 }
 
 
-def _generator(random_state):
-    """A numpy.random.Generator for random_state (None, an int or a RandomState).
+# ---------------------------------------------------------------------------
+# The optimizer as scikit-learn's bookkeeping sees it
+# ---------------------------------------------------------------------------
 
-    A RandomState gives up one draw as the seed, so that consecutive fits sharing
-    it differ, as they do in scikit-learn.
-    """
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    return np.random.default_rng(random_state)
+class _OptimizerView:
+    """What scikit-learn's per-epoch bookkeeping reads and calls on its optimizer
+    (``learning_rate``, ``iteration_ends``, ``trigger_stopping``, Adam's ``t``),
+    over the Trainer, which owns the state. The hooks are scikit-learn's own."""
+
+    def __init__(self, trainer, learning_rate_init, lr_schedule="constant", power_t=0.5):
+        self.trainer = trainer
+        self.learning_rate_init = learning_rate_init
+        self.lr_schedule = lr_schedule
+        self.power_t = power_t
+
+    @property
+    def learning_rate(self):
+        return self.trainer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.trainer.learning_rate = value
+
+    @property
+    def t(self):
+        return self.trainer.t
 
 
-class _CythonEpochs:
-    """What fastblas changes in scikit-learn's BaseMultilayerPerceptron.
+class _SGDView(_OptimizerView):
+    iteration_ends = SGDOptimizer.iteration_ends        # the 'invscaling' schedule
+    trigger_stopping = SGDOptimizer.trigger_stopping    # the 'adaptive' schedule
 
-    Mixed in before scikit-learn's class, so ``super()`` is scikit-learn.
-    """
+
+class _AdamView(_OptimizerView):
+    iteration_ends = AdamOptimizer.iteration_ends
+    trigger_stopping = AdamOptimizer.trigger_stopping
+
+
+def _products(layer_units, rows):
+    """(m, n, k) of the matrix products of one batch of `rows` rows."""
+    return [shape for fan_in, fan_out in zip(layer_units, layer_units[1:])
+            for shape in ((rows, fan_out, fan_in), (fan_in, fan_out, rows),
+                          (rows, fan_in, fan_out))]
+
+
+# ---------------------------------------------------------------------------
+# What fastblas changes in scikit-learn's BaseMultilayerPerceptron
+# ---------------------------------------------------------------------------
+
+class _TrainedInCython:
+    """Mixed in before scikit-learn's class, so ``super()`` is scikit-learn."""
 
     def _training_dtype(self, reset):
         if not reset and hasattr(self, "coefs_"):
@@ -75,15 +119,6 @@ class _CythonEpochs:
             raise ValueError(message)
         return dtype
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        if self.solver == "lbfgs":
-            raise ValueError(
-                f"solver='lbfgs' is not supported by fastblas.nn.{type(self).__name__}, "
-                "which trains with minibatches: use solver='adam' or solver='sgd' "
-                f"(or sklearn.neural_network.{type(self).__name__} for L-BFGS)."
-            )
-        return super()._fit(X, y, sample_weight=sample_weight, incremental=incremental)
-
     def _validate_input(self, X, y, incremental, reset):
         dtype = self._training_dtype(reset)     # before super() may reset state
         X, y = super()._validate_input(X, y, incremental, reset)
@@ -91,61 +126,94 @@ class _CythonEpochs:
             X = X.astype(dtype, copy=False)
         return X, y
 
-    def _initialize(self, y, layer_units, dtype):
-        # Weights are drawn (Glorot uniform, by scikit-learn's _init_coef) from a
-        # Generator; _fit_stochastic then shuffles with the same Generator.
-        self._random_state = _generator(self.random_state)
-        super()._initialize(y, layer_units, dtype)
+    def _loss_name(self):
+        if self.loss == "log_loss" and self.out_activation_ == "logistic":
+            return "binary_log_loss"
+        return self.loss
 
-    def _new_optimizer(self):
-        params = self.coefs_ + self.intercepts_
-        if self.solver == "sgd":
-            return SGDOptimizer(params, self.learning_rate_init, self.learning_rate,
-                                self.momentum, self.nesterovs_momentum, self.power_t)
-        return AdamOptimizer(params, self.learning_rate_init, self.beta_1,
-                             self.beta_2, self.epsilon)
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        # scikit-learn's _fit, without the per-layer buffers its NumPy passes need.
+        hidden_layer_sizes = self.hidden_layer_sizes
+        if not hasattr(hidden_layer_sizes, "__iter__"):
+            hidden_layer_sizes = [hidden_layer_sizes]
+        hidden_layer_sizes = list(hidden_layer_sizes)
+        if np.any(np.array(hidden_layer_sizes) <= 0):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden_layer_sizes}.")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
 
-    def _make_trainer(self, X, y, sample_weight, batch_size):
-        """A Trainer updating coefs_, intercepts_ and the optimizer's state in place.
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        if y.ndim == 1:
+            y = y.reshape((-1, 1))
+        self.n_outputs_ = y.shape[1]
+        layer_units = [X.shape[1]] + hidden_layer_sizes + [self.n_outputs_]
 
-        The solver's hyper-parameters come from the optimizer, which holds them
-        across partial_fit calls as in scikit-learn. Sparse X stays sparse: the
-        loop densifies one batch of rows at a time.
-        """
-        dtype = self.coefs_[0].dtype
-        if not sp.issparse(X):
-            X = np.ascontiguousarray(X, dtype=dtype)
-        loss = self.loss
-        if loss == "log_loss" and self.out_activation_ == "logistic":
-            loss = "binary_log_loss"
-        data = dict(
-            X=X, Y=np.ascontiguousarray(y, dtype=dtype),
-            sample_weight=(None if sample_weight is None
-                           else np.ascontiguousarray(sample_weight, dtype=dtype)),
-            hidden_activation=self.activation, output_activation=self.out_activation_,
-            loss=loss, batch_size=batch_size, shuffle=self.shuffle, alpha=self.alpha)
-        optimizer = self._optimizer
-        if isinstance(optimizer, AdamOptimizer):
-            return Trainer(self.coefs_, self.intercepts_, solver="adam",
-                           learning_rate=optimizer.learning_rate_init,
-                           beta_1=optimizer.beta_1, beta_2=optimizer.beta_2,
-                           epsilon=optimizer.epsilon, t=optimizer.t,
-                           state1=optimizer.ms, state2=optimizer.vs, **data)
-        return Trainer(self.coefs_, self.intercepts_, solver="sgd",
-                       learning_rate=optimizer.learning_rate, momentum=optimizer.momentum,
-                       nesterov=optimizer.nesterov, state1=optimizer.velocities, **data)
+        # Initial weights (scikit-learn's _init_coef: float64 draws, rounded to
+        # the dtype), shuffles and the validation split all come from this one
+        # Generator, so that the same seed gives the same model in either dtype.
+        self._random_state = make_generator(self.random_state)
+        if first_pass:
+            self._initialize(y, layer_units, X.dtype)
 
-    def _fit_stochastic(self, X, y, sample_weight, activations, deltas, coef_grads,
-                        intercept_grads, layer_units, incremental):
+        if self.solver == "lbfgs":
+            rows = _mlp.lbfgs_block_rows(layer_units, X.shape[0], X.dtype)
+        else:
+            rows = min(200 if self.batch_size == "auto" else self.batch_size, X.shape[0])
+        self.n_threads_ = choose_blas_threads(self.n_threads, _products(layer_units, rows))
+        if self.verbose:
+            print(f"{self.n_threads_} BLAS thread{'s' if self.n_threads_ > 1 else ''}"
+                  + (" (automatic)" if self.n_threads is None else ""))
+        with blas_threads(self.n_threads_):
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, y, sample_weight, layer_units)
+            else:
+                self._fit_stochastic(X, y, sample_weight, layer_units, incremental)
+
+        if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed.")
+        return self
+
+    # --- the engine -------------------------------------------------------------
+
+    def _new_trainer(self, layer_units, dtype, **settings):
+        return _mlp.make_trainer(
+            dtype, layer_units, hidden_activation=self.activation,
+            output_activation=self.out_activation_, loss=self._loss_name(),
+            solver=self.solver, alpha=self.alpha, **settings)
+
+    def _stochastic_trainer(self, layer_units, dtype, incremental):
+        """The Trainer of this fit: partial_fit keeps the previous one (and its
+        optimizer state) while the network and dtype are unchanged; fit starts
+        a new optimizer, as scikit-learn does."""
+        view = getattr(self, "_optimizer", None)
+        trainer = getattr(view, "trainer", None)
+        if (not incremental or trainer is None
+                or trainer.layer_units != tuple(layer_units)
+                or trainer.params.dtype != dtype or trainer.solver != self.solver):
+            if self.solver == "sgd":
+                trainer = self._new_trainer(
+                    layer_units, dtype, learning_rate=self.learning_rate_init,
+                    momentum=self.momentum, nesterov=self.nesterovs_momentum)
+                self._optimizer = _SGDView(trainer, self.learning_rate_init,
+                                           self.learning_rate, self.power_t)
+            else:
+                trainer = self._new_trainer(
+                    layer_units, dtype, learning_rate=self.learning_rate_init,
+                    beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
+                self._optimizer = _AdamView(trainer, self.learning_rate_init)
+        trainer.adopt(self.coefs_, self.intercepts_)
+        trainer.alpha = self.alpha
+        return trainer
+
+    def _fit_stochastic(self, X, y, sample_weight, layer_units, incremental):
         # scikit-learn's _fit_stochastic with its minibatch loop replaced by
-        # Trainer.run_epoch; the surrounding per-epoch logic is kept as is.
-        if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = self._new_optimizer()
+        # Trainer.epoch; the surrounding per-epoch logic is kept as is.
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        if not isinstance(self._random_state, np.random.Generator):
-            # warm start or partial_fit: no _initialize, so a fresh stream as sklearn
-            self._random_state = _generator(self.random_state)
+        trainer = self._stochastic_trainer(layer_units, X.dtype, incremental)
         rng = self._random_state
 
         early_stopping = self.early_stopping
@@ -178,17 +246,22 @@ class _CythonEpochs:
                               "sample size. It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
-        trainer = self._make_trainer(X_train, y_train, sample_weight_train, batch_size)
+        samples = _mlp.make_samples(X.dtype, X_train, y_train, sample_weight_train,
+                                    shuffle=self.shuffle)
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
-                self._run_epoch(trainer, rng)
+                if self.shuffle:
+                    samples.shuffle(rng)
+                start = time.perf_counter()
+                self.loss_ = trainer.epoch(samples, batch_size)
+                seconds = max(time.perf_counter() - start, 1e-9)
                 self.n_iter_ += 1
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 if self.verbose:
                     print("Iteration %d, loss = %.8f (%.0f samples/s)"
-                          % (self.n_iter_, self.loss_, n_samples / self._epoch_seconds))
+                          % (self.n_iter_, self.loss_, n_samples / seconds))
                 self._update_no_improvement_count(early_stopping, X_val, y_val,
                                                   sample_weight_val)
                 self._optimizer.iteration_ends(self.t_)
@@ -222,49 +295,80 @@ class _CythonEpochs:
             self.coefs_ = self._best_coefs
             self.intercepts_ = self._best_intercepts
 
-    def _run_epoch(self, trainer, rng):
-        """One epoch in Cython; keeps the optimizer's rate and step count in step
-        with the trainer even when Ctrl-C stops it part-way."""
-        optimizer = self._optimizer
-        if self.shuffle:
-            trainer.shuffle(rng.bit_generator)
-        if self.solver == "sgd":
-            trainer.set_learning_rate(optimizer.learning_rate)
-        start = time.perf_counter()
+    def _fit_lbfgs(self, X, y, sample_weight, layer_units):
+        # scikit-learn's _fit_lbfgs: scipy's L-BFGS-B on the flat parameters (the
+        # engine's own vector, in _pack order), the objective from the engine.
+        trainer = self._new_trainer(layer_units, X.dtype)
+        trainer.adopt(self.coefs_, self.intercepts_)
+        samples = _mlp.make_samples(X.dtype, X, y, sample_weight)
+        # the model kept if Ctrl-C stops the optimization: the last iterate, or
+        # the initial weights (their loss once evaluated)
+        last = {"x": trainer.params.astype(np.float64), "fun": np.nan, "nit": 0}
+
+        def objective(x):
+            gradient = np.empty(x.shape, np.float64)
+            loss = trainer.loss_gradient(samples, x, gradient)
+            if last["nit"] == 0 and np.array_equal(x, last["x"]):
+                last["fun"] = loss
+            return loss, gradient
+
+        def record(intermediate_result):
+            last.update(x=intermediate_result.x.copy(), fun=intermediate_result.fun,
+                        nit=last["nit"] + 1)
+
+        iprint = 1 if self.verbose is True or self.verbose >= 1 else -1
         try:
-            self.loss_ = trainer.run_epoch()
-        finally:
-            if self.solver == "adam":
-                optimizer.t = trainer.t
-                optimizer.learning_rate = trainer.learning_rate
-        self._epoch_seconds = max(time.perf_counter() - start, 1e-9)
+            result = scipy.optimize.minimize(
+                objective, last["x"].copy(), method="L-BFGS-B", jac=True, callback=record,
+                options={"maxfun": self.max_fun, "maxiter": self.max_iter,
+                         "gtol": self.tol,
+                         **_get_additional_lbfgs_options_dict("iprint", iprint)})
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+            trainer.params[...] = last["x"]     # the last completed iterate
+            self.n_iter_, self.loss_ = last["nit"], last["fun"]
+            return
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = result.fun
+        trainer.params[...] = result.x
 
 
 _EXTRA_PARAMS_DOC = """
-    Parameters are scikit-learn's (see sklearn.neural_network.{name}), except
-    that solver='lbfgs' is refused (use 'adam' or 'sgd'; max_fun is accepted for
-    compatibility and unused), plus:
+    Parameters are scikit-learn's (see sklearn.neural_network.{name}), plus:
 
     dtype : {{None, numpy.float32, numpy.float64}}, default=None
         Floating type of the weights and the training loop. None: the input's
         floating dtype, float64 for any other input, as scikit-learn does.
         float32 is about twice as fast.
 
-    callback : callable or None, default=None
-        Called as ``callback(epoch, model)`` after every epoch, once
-        ``model.loss_curve_`` (and ``validation_scores_`` with early stopping)
-        holds the epoch's value; epochs count from 1 within each fit.
+    n_threads : int or None, default=None
+        BLAS threads for the fit's matrix products. None chooses from the
+        products' sizes and the cores this process may use (one thread for
+        small layers, or when other fits or processes keep the cores busy);
+        an int forces it. The count used is ``n_threads_``, and verbose output
+        prints it.
 
-    Shuffling and weight initialisation draw from a numpy.random.Generator
-    seeded by random_state (the same seed gives the same model; the streams
-    differ from scikit-learn's RandomState, so results are close to, not equal
-    to, scikit-learn's). Ctrl-C stops training at a batch boundary with a usable
-    model and a warning, as in scikit-learn.
+    callback : callable or None, default=None
+        Called as ``callback(epoch, model)`` after every epoch of 'sgd' or
+        'adam', once ``model.loss_curve_`` (and ``validation_scores_`` with
+        early stopping) holds the epoch's value; epochs count from 1 within each
+        fit.
+
+    Random numbers come from one numpy.random.Generator made from random_state
+    by the seeding rule of fastblas.nn (an int s: numpy.random.default_rng(s)),
+    drawn in this order: the initial weights (scikit-learn's Glorot uniform,
+    layer by layer, coefficients then intercepts, in float64 and then rounded),
+    one integer seeding the early-stopping split, then one shuffle per epoch
+    (Generator.shuffle's draws). None of them depends on dtype: the same seed
+    gives the same model in float32 and float64, up to float32 rounding. The streams differ from scikit-learn's RandomState,
+    so results are close to, not equal to, scikit-learn's. Ctrl-C stops
+    training within a fraction of a second with a usable model and a warning,
+    for every solver.
 """
 
 
-class MLPClassifier(_CythonEpochs, _SkMLPClassifier):
-    __doc__ = ("Multi-layer perceptron classifier trained with SGD or Adam in nogil "
+class MLPClassifier(_TrainedInCython, _SkMLPClassifier):
+    __doc__ = ("Multi-layer perceptron classifier trained (SGD, Adam or L-BFGS) in nogil "
                "Cython.\n" + _EXTRA_PARAMS_DOC.format(name="MLPClassifier"))
 
     _parameter_constraints = {**_SkMLPClassifier._parameter_constraints,
@@ -276,7 +380,8 @@ class MLPClassifier(_CythonEpochs, _SkMLPClassifier):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, dtype=None, callback=None):
+                 n_iter_no_change=10, max_fun=15000, dtype=None, n_threads=None,
+                 callback=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -287,11 +392,12 @@ class MLPClassifier(_CythonEpochs, _SkMLPClassifier):
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun)
         self.dtype = dtype
+        self.n_threads = n_threads
         self.callback = callback
 
 
-class MLPRegressor(_CythonEpochs, _SkMLPRegressor):
-    __doc__ = ("Multi-layer perceptron regressor trained with SGD or Adam in nogil "
+class MLPRegressor(_TrainedInCython, _SkMLPRegressor):
+    __doc__ = ("Multi-layer perceptron regressor trained (SGD, Adam or L-BFGS) in nogil "
                "Cython.\n" + _EXTRA_PARAMS_DOC.format(name="MLPRegressor"))
 
     _parameter_constraints = {**_SkMLPRegressor._parameter_constraints,
@@ -304,7 +410,7 @@ class MLPRegressor(_CythonEpochs, _SkMLPRegressor):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dtype=None, callback=None):
+                 dtype=None, n_threads=None, callback=None):
         super().__init__(
             loss=loss, hidden_layer_sizes=hidden_layer_sizes, activation=activation,
             solver=solver, alpha=alpha, batch_size=batch_size,
@@ -316,4 +422,5 @@ class MLPRegressor(_CythonEpochs, _SkMLPRegressor):
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
             n_iter_no_change=n_iter_no_change, max_fun=max_fun)
         self.dtype = dtype
+        self.n_threads = n_threads
         self.callback = callback
