@@ -128,6 +128,10 @@ cdef inline uint64_t _magnitude(integer x) noexcept nogil:
         return <uint64_t>x
 
 
+cdef inline size_t _round64(size_t nbytes) noexcept nogil:
+    return (nbytes + 63) & ~(<size_t>63)
+
+
 cdef inline Py_ssize_t _span(Py_ssize_t stride) noexcept nogil:
     return stride if stride >= 0 else -stride
 
@@ -347,16 +351,23 @@ cdef inline void _flush(bint single, const void *tile, uint64_t *acc, Py_ssize_t
 cdef inline void _store(_Kind kind, bint single, const void *tile, const uint64_t *acc,
                         integer *c, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t crs,
                         Py_ssize_t ccs) noexcept nogil:
-    cdef Py_ssize_t i, j
+    """C = the tile's sums, from the integer accumulator when there is one."""
+    cdef Py_ssize_t i, j, t
+    cdef uint64_t v
     for i in range(rows):
         for j in range(cols):
+            t = i * cols + j
             if kind == _HALF:
                 if integer is uint16_t:
-                    c[i * crs + j * ccs] = npy_float_to_half((<const float *>tile)[i * cols + j])
-            elif kind == _LOGICAL:
-                c[i * crs + j * ccs] = acc[i * cols + j] != 0
+                    c[i * crs + j * ccs] = npy_float_to_half((<const float *>tile)[t])
+                continue
+            if acc != NULL:
+                v = acc[t]
+            elif single:
+                v = <uint64_t><int64_t>(<const float *>tile)[t]
             else:
-                c[i * crs + j * ccs] = <integer>acc[i * cols + j]
+                v = <uint64_t><int64_t>(<const double *>tile)[t]
+            c[i * crs + j * ccs] = (v != 0) if kind == _LOGICAL else <integer>v
 
 
 cdef inline void _split_products(_Plan p, int bits, Py_ssize_t mb, Py_ssize_t nb,
@@ -403,16 +414,22 @@ cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     # Store a block transposed when its source runs down the columns, so that the
     # conversion reads memory in order.
     cdef bint a_trans = _span(ars) < _span(acs), b_trans = _span(brs) < _span(bcs)
-    cdef char *abuf = <char *>malloc(pieces * tm * tk * real)
-    cdef char *bbuf = <char *>malloc(pieces * tk * tn * real)
-    cdef void *tile = malloc(tm * tn * real)
-    cdef uint64_t *acc = <uint64_t *>malloc(tm * tn * sizeof(uint64_t))
-    if abuf == NULL or bbuf == NULL or tile == NULL or acc == NULL:
-        free(abuf)
-        free(bbuf)
-        free(tile)
-        free(acc)
+    # The integer accumulator is needed when the float tile must be emptied more
+    # than once; without it the tile goes straight to C.
+    cdef bint accumulate = kind != _HALF and (p.pieces > 0 or p.flush < (k + tk - 1) // tk)
+    # One allocation for all buffers: freed and taken again at the same size, the
+    # allocator hands back memory that is already mapped.
+    cdef size_t a_size = _round64(pieces * tm * tk * real)
+    cdef size_t b_size = _round64(pieces * tk * tn * real)
+    cdef size_t tile_size = _round64(tm * tn * real)
+    cdef char *work = <char *>malloc(a_size + b_size + tile_size
+                                     + (tm * tn * sizeof(uint64_t) if accumulate else 0))
+    if work == NULL:
         return -1
+    cdef char *abuf = work
+    cdef char *bbuf = work + a_size
+    cdef void *tile = work + a_size + b_size
+    cdef uint64_t *acc = <uint64_t *>(work + a_size + b_size + tile_size) if accumulate else NULL
     cdef Py_ssize_t i0, j0, p0, mb, nb, kb, blocks, idx
     cdef int piece
     cdef bint pending
@@ -422,8 +439,9 @@ cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
         j0 = 0
         while j0 < n:
             nb = min(tn, n - j0)
-            for idx in range(mb * nb):
-                acc[idx] = 0
+            if accumulate:
+                for idx in range(mb * nb):
+                    acc[idx] = 0
             blocks = 0
             pending = False
             p0 = 0
@@ -441,22 +459,19 @@ cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                     _gemm(p.single, pending, mb, nb, kb, abuf, a_trans, bbuf, b_trans, tile)
                     pending = True
                     blocks += 1
-                    if blocks == p.flush and kind != _HALF:
+                    if blocks == p.flush and accumulate:
                         _flush(p.single, tile, acc, mb * nb, 0)
                         blocks = 0
                         pending = False
                 else:
                     _split_products(p, 8 * <int>sizeof(integer), mb, nb, kb, abuf, tm * tk * real,
                                     a_trans, bbuf, tk * tn * real, b_trans, tile, acc)
-            if pending and kind != _HALF:
+            if pending and accumulate:
                 _flush(p.single, tile, acc, mb * nb, 0)
             _store(kind, p.single, tile, acc, c + i0 * crs + j0 * ccs, mb, nb, crs, ccs)
             j0 += nb
         i0 += mb
-    free(abuf)
-    free(bbuf)
-    free(tile)
-    free(acc)
+    free(work)
     return 0
 
 
