@@ -41,7 +41,7 @@ NumPy's integer overflow.
 """
 from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t,
                           uint32_t, uint64_t)
-from libc.stdlib cimport free, malloc
+from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc
 from scipy.linalg cimport cython_blas as _blas
 
 ctypedef fused integer:
@@ -418,11 +418,12 @@ cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     # than once; without it the tile goes straight to C.
     cdef bint accumulate = kind != _HALF and (p.pieces > 0 or p.flush < (k + tk - 1) // tk)
     # One allocation for all buffers: freed and taken again at the same size, the
-    # allocator hands back memory that is already mapped.
+    # allocator hands back memory that is already mapped. PyMem_RawMalloc needs no
+    # GIL, and tracemalloc sees it.
     cdef size_t a_size = _round64(pieces * tm * tk * real)
     cdef size_t b_size = _round64(pieces * tk * tn * real)
     cdef size_t tile_size = _round64(tm * tn * real)
-    cdef char *work = <char *>malloc(a_size + b_size + tile_size
+    cdef char *work = <char *>PyMem_RawMalloc(a_size + b_size + tile_size
                                      + (tm * tn * sizeof(uint64_t) if accumulate else 0))
     if work == NULL:
         return -1
@@ -471,7 +472,7 @@ cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
             _store(kind, p.single, tile, acc, c + i0 * crs + j0 * ccs, mb, nb, crs, ccs)
             j0 += nb
         i0 += mb
-    free(work)
+    PyMem_RawFree(work)
     return 0
 
 
