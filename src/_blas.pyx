@@ -1115,13 +1115,16 @@ def matmul(a, b, out=None, **kwargs):
     ``numpy.matmul``.
     """
     cdef object result = None
+    cdef int nda, ndb
     if not kwargs and cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b):
-        if cnp.PyArray_NDIM(<cnp.ndarray>a) > 0 and cnp.PyArray_NDIM(<cnp.ndarray>b) > 0:
-            if (out is None and cnp.PyArray_NDIM(<cnp.ndarray>a) <= 2
-                    and cnp.PyArray_NDIM(<cnp.ndarray>b) <= 2):
+        nda = cnp.PyArray_NDIM(<cnp.ndarray>a)
+        ndb = cnp.PyArray_NDIM(<cnp.ndarray>b)
+        if out is None and 0 < nda <= 2 and 0 < ndb <= 2:
+            if (numeric(a) and numeric(b) and cnp.PyArray_DIM(<cnp.ndarray>a, nda - 1)
+                    == cnp.PyArray_DIM(<cnp.ndarray>b, 0)):
                 result = dot(a, b)      # np.dot and np.matmul agree here
-            else:
-                result = matmul_stack(a, b, out)
+        elif nda > 0 and ndb > 0:
+            result = matmul_stack(a, b, out)
         if result is not None:
             return result
     return _np_matmul(a, b, out=out, **kwargs)
