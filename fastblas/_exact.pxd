@@ -296,11 +296,19 @@ cdef inline _Plan _plan(_Kind kind, int bits, Py_ssize_t k, uint64_t amax,
     p.tile_k = min(k, opts.tile_k)
     p.flush = k             # never: one tile sums the whole inner dimension
     p.single = True
-    if kind == _HALF or (not split and bound * k < exact32):
+    if kind == _HALF:
+        return p
+    # float32 when the sums of BLAS calls at least 128 long (or all of k) stay
+    # exact, the tile emptied into the integer accumulator every `flush` calls;
+    # else float64 likewise.
+    cdef Py_ssize_t tile32 = <Py_ssize_t>min(<double>p.tile_k, exact32 / bound)
+    if not split and tile32 >= min(p.tile_k, 128):
+        p.tile_k = tile32
+        p.flush = <Py_ssize_t>min(<double>k, exact32 / (bound * p.tile_k))
         return p
     p.single = False
     if not split and bound * p.tile_k < exact64:
-        p.flush = <Py_ssize_t>(exact64 / (bound * p.tile_k))
+        p.flush = <Py_ssize_t>min(<double>k, exact64 / (bound * p.tile_k))
         return p
     # Slices of s bits: 64-bit types in 3 slices of 22 bits (6 slice products),
     # 32-bit types in 2 of 16 (3 products); forced, 4 slices of bits/4.
