@@ -831,7 +831,6 @@ cdef int exact_kernel(Exact t, Operand a, Operand b, Operand c) noexcept nogil:
                       b.rs, b.cs, <uint64_t *>c.data, c.rs, c.cs, opts)
 
 
-
 cdef inline bint ready(cnp.ndarray x) noexcept:
     """Aligned, native order, and every stride a whole number of elements."""
     cdef int i
@@ -935,6 +934,7 @@ cdef object dot_other(cnp.ndarray a, cnp.ndarray b):
 
 cdef enum:
     MAX_BATCH_DIMS = 64     # NPY_MAXDIMS
+
 
 cdef struct Stack:
     int nd
