@@ -160,6 +160,15 @@ def test_bool_counts_never_wrap(exact_options):
     assert_identical(fastblas.dot(nonzero, nonzero.T), np.dot(nonzero, nonzero.T))
 
 
+@pytest.mark.parametrize("density", [0.5, 0.01])
+def test_dense_and_sparse_bool_products(rng, density):
+    # Dense: the loop that stops at the first true term; sparse: BLAS.
+    a = rng.random((9, 3000)) < density
+    b = rng.random((3000, 7)) < density
+    b[:, 0] = False
+    assert_identical(fastblas.dot(a, b), np.dot(a, b))
+
+
 @pytest.mark.parametrize("path", ["default", "tiles"])
 def test_every_float16_value_converts_exactly(exact_options, path):
     exact_options(**PATHS[path])
