@@ -72,8 +72,9 @@ cdef struct ExactOptions:
 
 cdef inline ExactOptions exact_defaults() noexcept nogil:
     """512 x 512 tiles: the A and B blocks and the float tile take 2 MB each in
-    float64 and the integer accumulator 2 MB more (A and B blocks 3x that with three
-    slices per operand); conversions then cost under 1/256 of the multiply-adds."""
+    float64, the integer accumulator (when needed) 2 MB more; split into three
+    slices, the blocks are 170 deep and the whole workspace stays under 9 MB.
+    Conversions then cost under 1/256 of the multiply-adds."""
     cdef ExactOptions opts
     opts.tile_m = opts.tile_n = opts.tile_k = 512
     opts.loop_flops = 8192
