@@ -23,6 +23,7 @@ from fastblas._blas import (
     gemv,
     ger,
     iamax,
+    matmul,
     nrm2,
     scal,
     show_config,
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 __all__ = [
     "asum", "axpy", "copy", "dot", "dsdot", "gemm", "gemv", "ger", "iamax",
     "nrm2", "scal", "show_config", "swap",
+    "matmul",
 ]
 
 

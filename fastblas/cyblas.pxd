@@ -256,3 +256,24 @@ cdef inline void gemm(char transa, char transb, int m, int n, int k,
     else:
         blas.zgemm(&transb, &transa, &n, &m, &k, &alpha, b, &ldb, a, &lda,
                    &beta, c, &ldc)
+
+
+# ---------------------------------------------------------------------------
+# Exact products for integers, bool and float16 (defined in fastblas/_exact.pxd)
+# ---------------------------------------------------------------------------
+#
+#     from fastblas.cyblas cimport int_matmul, int_dot
+#
+#     with nogil:
+#         status = int_matmul(m, n, k, &A[0, 0], lda, 1, &B[0, 0], ldb, 1,
+#                             &C[0, 0], ldc, 1, NULL)       # int8_t ... uint64_t
+#
+# int_matmul / bool_matmul / half_matmul compute C = A @ B with NumPy's exact
+# result (integer wraparound included) through sgemm/dgemm on converted blocks,
+# splitting large integers into slices when a float product would not be exact;
+# int_dot / bool_dot / half_dot are the vector products. Strides are in elements,
+# any sign; the matrix functions return -1 when out of memory. half_* round with
+# NumPy's npy_float_to_half: link NumPy's npymath library into the caller.
+from fastblas._exact cimport (ExactOptions, bool_dot, bool_matmul, exact_defaults,
+                              half_dot, half_matmul, half_to_float, int_dot,
+                              int_matmul, integer)

@@ -522,3 +522,32 @@ def peak_allocation(fn):
         if not started:
             tracemalloc.stop()
     return peak - before, result
+
+
+# ---------------------------------------------------------------------------
+# Exact (integer, bool, float16) products
+# ---------------------------------------------------------------------------
+
+@pytest.fixture
+def exact_options():
+    """Call exact_options(tile_m=..., tile_n=..., tile_k=..., loop_flops=...,
+    force_split=...) to set the private settings of the exact products for one
+    test; the defaults are restored afterwards."""
+    from fastblas import _blas
+    yield _blas._set_exact_options
+    _blas._set_exact_options(reset=True)
+
+
+def random_integers(rng, shape, dtype, spread="full"):
+    """Values of an integer or bool dtype: "full" range, "small" (|x| <= 100),
+    or "extreme" (only the type's min, max, 0 and +-1)."""
+    dtype = np.dtype(dtype)
+    if dtype == bool:
+        return rng.integers(0, 2, size=shape).astype(bool)
+    info = np.iinfo(dtype)
+    if spread == "full":
+        return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
+    if spread == "small":
+        return rng.integers(max(info.min, -100), 100, size=shape, endpoint=True).astype(dtype)
+    choices = np.array(sorted({info.min, info.max, 0, 1, max(info.min, -1)}), dtype=dtype)
+    return rng.choice(choices, size=shape)

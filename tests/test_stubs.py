@@ -46,12 +46,14 @@ def test_stub_signatures_match_the_compiled_functions():
         except (TypeError, ValueError):  # compiled without signature information
             continue
         args = node.args
-        assert not (args.posonlyargs or args.kwonlyargs or args.vararg or args.kwarg), name
+        assert not (args.posonlyargs or args.kwonlyargs or args.vararg), name
+        var_keyword = [p for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD]
+        assert (args.kwarg is None) == (not var_keyword), name   # matmul's **kwargs
         stub = [(a.arg, required) for a in args.args[:len(args.args) - len(args.defaults)]]
         stub += [(a.arg, ast.literal_eval(d))
                  for a, d in zip(args.args[len(args.args) - len(args.defaults):], args.defaults)]
         compiled = [(p.name, required if p.default is inspect.Parameter.empty else p.default)
-                    for p in signature.parameters.values()]
+                    for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
         assert stub == compiled, name
 
 

@@ -1,0 +1,571 @@
+# cython: language_level=3
+"""Exact integer, bool and float16 matrix products through BLAS, nogil.
+
+Re-exported by ``fastblas.cyblas`` (``from fastblas.cyblas cimport int_matmul``).
+Every function takes raw pointers and **element** strides (row stride, column
+stride; any sign, zero included), so C-ordered, Fortran-ordered, transposed,
+sliced and broadcast operands are all read in place. The results are NumPy's:
+
+* ``int_matmul``  C = A @ B for one integer type (int8 ... uint64): bit for bit
+  ``np.matmul``/``np.dot``, wraparound included (the sum modulo 2**bits).
+* ``bool_matmul`` C = A @ B for bool (uint8 storage): ``any(a_ip and b_pj)``.
+* ``half_matmul`` C = A @ B for float16 (uint16 storage): products summed in
+  float32, rounded once to float16, as NumPy's own float16 loops do.
+* ``int_dot`` / ``bool_dot`` / ``half_dot``: the vector products, in a plain loop
+  (converting a vector for BLAS costs more than the product itself).
+
+The matrix functions return 0, or -1 when their workspace (a few MB, see
+``ExactOptions``) cannot be allocated. ``half_matmul`` and ``half_dot`` round
+with NumPy's ``npy_float_to_half``: link NumPy's ``npymath`` library
+(``numpy/_core/lib``) into a module that calls them.
+
+How an integer product reaches BLAS
+-----------------------------------
+Each operand is scanned once for its largest magnitude. A sum of k products
+with |a| <= amax and |b| <= bmax is exact in floating point when
+amax * bmax * k < 2**24 (float32: sgemm) or 2**53 (float64: dgemm); blocks of the
+operands are then converted and multiplied by BLAS, the float tile is moved to
+a 64-bit integer accumulator before the bound could be passed, and the result
+is reduced modulo 2**bits. Beyond the bound each operand is split into slices
+of s bits, a = sum_i a_i 2**(s i) (a_i in [0, 2**s)), taken from its bits
+modulo 2**bits: every slice product A_i B_j is exact in float64, and
+
+    A B = sum_{i, j} A_i B_j 2**(s (i + j))   (mod 2**bits)
+
+needs only the pairs with s (i + j) < bits. This is the error-free splitting of
+Ozaki, Ogita, Oishi and Rump, "Error-free transformations of matrix
+multiplication by using fast routines of matrix multiplication and its
+applications", Numer. Algorithms 59 (2012), 95-118, here with the slice
+products combined in wrapping 64-bit integer arithmetic, which is exactly
+NumPy's integer overflow.
+"""
+from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t,
+                          uint32_t, uint64_t)
+from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc
+from scipy.linalg cimport cython_blas as _blas
+
+ctypedef fused integer:
+    int8_t
+    uint8_t
+    int16_t
+    uint16_t
+    int32_t
+    uint32_t
+    int64_t
+    uint64_t
+
+ctypedef fused _real:
+    float
+    double
+
+cdef extern from "numpy/halffloat.h":
+    uint16_t npy_float_to_half(float f) noexcept nogil
+
+
+cdef struct ExactOptions:
+    Py_ssize_t tile_m      # output rows per tile
+    Py_ssize_t tile_n      # output columns per tile
+    Py_ssize_t tile_k      # inner dimension per BLAS call (at most)
+    Py_ssize_t loop_flops  # m*n*k up to which a plain integer loop beats BLAS
+    bint force_split       # split into slices even when the bound holds
+
+
+cdef inline ExactOptions exact_defaults() noexcept nogil:
+    """512 x 512 tiles: the A and B blocks and the float tile take 2 MB each in
+    float64, the integer accumulator (when needed) 2 MB more; split into three
+    slices, the blocks are 170 deep and the whole workspace stays under 9 MB.
+    Conversions then cost under 1/256 of the multiply-adds. The plain loop wins
+    up to about 8 x 8 x 8 products, BLAS from 12 x 12 x 12 (one thread, int8,
+    int64 and float16 alike)."""
+    cdef ExactOptions opts
+    opts.tile_m = opts.tile_n = opts.tile_k = 512
+    opts.loop_flops = 1024
+    opts.force_split = False
+    return opts
+
+cdef enum _Kind:
+    _INTEGER, _LOGICAL, _HALF
+
+cdef enum _Slice:
+    _WHOLE = -1            # the value itself (signed), not a slice of its bits
+
+cdef enum:
+    _FLOAT32_DIGITS = 24   # integers below 2**24 are exact in float32
+    _FLOAT64_DIGITS = 53   # and below 2**53 in float64
+
+
+# ---------------------------------------------------------------------------
+# Element conversions
+# ---------------------------------------------------------------------------
+
+ctypedef union _Bits32:
+    float f
+    uint32_t u
+
+
+cdef inline float half_to_float(uint16_t h) noexcept nogil:
+    """float16 bits -> float32, exactly: exponent and fraction moved into place and
+    rescaled by 2**112 (normal and subnormal alike); inf/NaN get the top exponent."""
+    cdef _Bits32 v
+    v.u = (<uint32_t>(h & 0x7fff)) << 13
+    if (h & 0x7c00) == 0x7c00:
+        v.u |= 0x7f800000
+    else:
+        v.f *= 5.192296858534828e33    # 2**112
+    v.u |= (<uint32_t>(h & 0x8000)) << 16
+    return v.f
+
+
+cdef inline uint64_t _bits(integer x) noexcept nogil:
+    """x modulo 2**64 (two's complement for signed types)."""
+    if integer is int8_t or integer is int16_t or integer is int32_t or integer is int64_t:
+        return <uint64_t><int64_t>x
+    else:
+        return <uint64_t>x
+
+
+cdef inline size_t _round64(size_t nbytes) noexcept nogil:
+    return (nbytes + 63) & ~(<size_t>63)
+
+
+cdef inline Py_ssize_t _span(Py_ssize_t stride) noexcept nogil:
+    return stride if stride >= 0 else -stride
+
+
+cdef inline integer _folded(integer x) noexcept nogil:
+    """|x| for x >= 0 and |x| - 1 (= ~x) for x < 0: never negative, no overflow."""
+    if integer is int8_t or integer is int16_t or integer is int32_t or integer is int64_t:
+        return x ^ (x >> (8 * sizeof(integer) - 1))
+    else:
+        return x
+
+
+cdef inline uint64_t max_magnitude(const integer *p, Py_ssize_t rows, Py_ssize_t cols,
+                                   Py_ssize_t rs, Py_ssize_t cs) noexcept nogil:
+    """An upper bound of max |p[i rs + j cs]| within a factor 2: all-ones up to the
+    highest bit set in any |x| (plus one for signed types), from an OR over the
+    elements (a loop the compiler vectorises, unlike a running maximum)."""
+    cdef integer bits = 0
+    cdef uint64_t ones
+    cdef const integer *row
+    cdef Py_ssize_t i, j
+    if _span(rs) < _span(cs):
+        rows, cols, rs, cs = cols, rows, cs, rs
+    for i in range(rows):
+        row = p + i * rs
+        if cs == 1:
+            for j in range(cols):
+                bits |= _folded(row[j])
+        else:
+            for j in range(cols):
+                bits |= _folded(row[j * cs])
+    ones = <uint64_t>bits
+    ones |= ones >> 1
+    ones |= ones >> 2
+    ones |= ones >> 4
+    ones |= ones >> 8
+    ones |= ones >> 16
+    ones |= ones >> 32
+    if integer is int8_t or integer is int16_t or integer is int32_t or integer is int64_t:
+        return ones + 1
+    else:
+        return ones
+
+
+cdef inline double _nonzero_fraction(const uint8_t *p, Py_ssize_t rows, Py_ssize_t cols,
+                                     Py_ssize_t rs, Py_ssize_t cs) noexcept nogil:
+    cdef Py_ssize_t i, j, count = 0
+    for i in range(rows):
+        for j in range(cols):
+            count += p[i * rs + j * cs] != 0
+    return <double>count / <double>(rows * cols)
+
+
+cdef inline bint _short_circuit_pays(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                                     const uint8_t *a, Py_ssize_t ars, Py_ssize_t acs,
+                                     const uint8_t *b, Py_ssize_t brs,
+                                     Py_ssize_t bcs) noexcept nogil:
+    """Will a bool loop that stops at the first true product beat BLAS?
+
+    With nonzero fractions pa and pb it stops after about 1/(pa pb) steps of ~2 ns
+    (plus ~12 ns per output), where BLAS spends ~k/32 ns per output (measured with
+    one thread at k = 256 and 1024)."""
+    cdef double hits = _nonzero_fraction(a, m, k, ars, acs) * _nonzero_fraction(b, k, n, brs, bcs)
+    return hits > 0 and 2.0 * min(<double>k, 1.0 / hits) + 12.0 < k / 32.0
+
+
+cdef inline void _load(_real *dst, const integer *src, Py_ssize_t outer, Py_ssize_t inner,
+                       Py_ssize_t so, Py_ssize_t si, _Kind kind, int piece,
+                       int shift, uint64_t mask) noexcept nogil:
+    """dst[o*inner + i] = the value (or slice `piece`) of src[o*so + i*si], as _real."""
+    cdef Py_ssize_t o, i
+    cdef const integer *row
+    cdef _real *out
+    for o in range(outer):
+        row = src + o * so
+        out = dst + o * inner
+        if kind == _HALF:
+            if integer is uint16_t:
+                for i in range(inner):
+                    out[i] = <_real>half_to_float(row[i * si])
+        elif kind == _LOGICAL:
+            for i in range(inner):
+                out[i] = 1 if row[i * si] != 0 else 0
+        elif piece == _WHOLE:
+            for i in range(inner):
+                out[i] = <_real>row[i * si]
+        else:
+            for i in range(inner):
+                out[i] = <_real>((_bits(row[i * si]) >> shift) & mask)
+
+
+# ---------------------------------------------------------------------------
+# Plain loops: vectors, and products too small for BLAS to pay
+# ---------------------------------------------------------------------------
+
+cdef inline uint64_t _int_sum(Py_ssize_t n, const integer *x, Py_ssize_t incx,
+                              const integer *y, Py_ssize_t incy) noexcept nogil:
+    """sum x_i y_i modulo 2**64, four partial sums (wrapping unsigned arithmetic)."""
+    cdef uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t i = 0
+    if incx == 1 and incy == 1:    # unit strides: a loop the compiler vectorises
+        while i + 4 <= n:
+            s0 += _bits(x[i]) * _bits(y[i])
+            s1 += _bits(x[i + 1]) * _bits(y[i + 1])
+            s2 += _bits(x[i + 2]) * _bits(y[i + 2])
+            s3 += _bits(x[i + 3]) * _bits(y[i + 3])
+            i += 4
+    else:
+        while i + 4 <= n:
+            s0 += _bits(x[i * incx]) * _bits(y[i * incy])
+            s1 += _bits(x[(i + 1) * incx]) * _bits(y[(i + 1) * incy])
+            s2 += _bits(x[(i + 2) * incx]) * _bits(y[(i + 2) * incy])
+            s3 += _bits(x[(i + 3) * incx]) * _bits(y[(i + 3) * incy])
+            i += 4
+    while i < n:
+        s0 += _bits(x[i * incx]) * _bits(y[i * incy])
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef inline integer int_dot(Py_ssize_t n, const integer *x, Py_ssize_t incx,
+                            const integer *y, Py_ssize_t incy) noexcept nogil:
+    """sum_i x[i*incx] * y[i*incy] with NumPy's wraparound (element strides; x and
+    y point at element 0 whatever the sign of the stride)."""
+    return <integer>_int_sum(n, x, incx, y, incy)
+
+
+cdef inline uint8_t bool_dot(Py_ssize_t n, const uint8_t *x, Py_ssize_t incx,
+                             const uint8_t *y, Py_ssize_t incy) noexcept nogil:
+    """1 if some x[i] and y[i] are both nonzero, else 0."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        if x[i * incx] != 0 and y[i * incy] != 0:
+            return 1
+    return 0
+
+
+cdef inline uint16_t half_dot(Py_ssize_t n, const uint16_t *x, Py_ssize_t incx,
+                              const uint16_t *y, Py_ssize_t incy) noexcept nogil:
+    """float16 dot product: the products summed in float32 in index order, then
+    rounded to float16 (NumPy's own float16 dot, bit for bit)."""
+    cdef float s = 0
+    cdef Py_ssize_t i
+    for i in range(n):
+        s = s + half_to_float(x[i * incx]) * half_to_float(y[i * incy])
+    return npy_float_to_half(s)
+
+
+cdef inline void _loop_product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                               const integer *a, Py_ssize_t ars, Py_ssize_t acs,
+                               const integer *b, Py_ssize_t brs, Py_ssize_t bcs,
+                               integer *c, Py_ssize_t crs, Py_ssize_t ccs) noexcept nogil:
+    cdef Py_ssize_t i, j
+    for i in range(m):
+        for j in range(n):
+            if kind == _LOGICAL:
+                if integer is uint8_t:
+                    c[i * crs + j * ccs] = bool_dot(k, a + i * ars, acs, b + j * bcs, brs)
+            elif kind == _HALF:
+                if integer is uint16_t:
+                    c[i * crs + j * ccs] = half_dot(k, a + i * ars, acs, b + j * bcs, brs)
+            else:
+                c[i * crs + j * ccs] = <integer>_int_sum(k, a + i * ars, acs,
+                                                          b + j * bcs, brs)
+
+
+# ---------------------------------------------------------------------------
+# The blocked BLAS product
+# ---------------------------------------------------------------------------
+
+cdef struct _Plan:
+    bint single         # float32 (sgemm) rather than float64 (dgemm)
+    int pieces          # slices per operand; 0: the whole values, unsplit
+    int shift           # bits per slice
+    Py_ssize_t tile_k   # inner dimension per BLAS call
+    Py_ssize_t flush    # BLAS calls summed in the float tile before it must be emptied
+
+
+cdef inline _Plan _plan(_Kind kind, int bits, Py_ssize_t k, uint64_t amax,
+                        uint64_t bmax, const ExactOptions *opts) noexcept nogil:
+    """Precision, slices and blocking that keep every float sum exact."""
+    cdef _Plan p
+    # The 0.999 margins cover the rounding of amax * bmax to double.
+    cdef double bound = <double>amax * <double>bmax
+    cdef double exact32 = 0.999 * <double>(1 << _FLOAT32_DIGITS)
+    cdef double exact64 = 0.999 * <double>(<uint64_t>1 << _FLOAT64_DIGITS)
+    cdef double top
+    cdef bint split = opts.force_split and kind == _INTEGER
+    p.pieces = 0
+    p.shift = 0
+    p.tile_k = min(k, opts.tile_k)
+    p.flush = k             # never: one tile sums the whole inner dimension
+    p.single = True
+    if kind == _HALF:
+        return p
+    # float32 when the sums of BLAS calls at least 128 long (or all of k) stay
+    # exact, the tile emptied into the integer accumulator every `flush` calls;
+    # else float64 likewise.
+    cdef Py_ssize_t tile32 = <Py_ssize_t>min(<double>p.tile_k, exact32 / bound)
+    if not split and tile32 >= min(p.tile_k, 128):
+        p.tile_k = tile32
+        p.flush = <Py_ssize_t>min(<double>k, exact32 / (bound * p.tile_k))
+        return p
+    p.single = False
+    if not split and bound * p.tile_k < exact64:
+        p.flush = <Py_ssize_t>min(<double>k, exact64 / (bound * p.tile_k))
+        return p
+    # Slices of s bits: 64-bit types in 3 slices of 22 bits (6 slice products),
+    # 32-bit types in 2 of 16 (3 products); forced, 4 slices of bits/4.
+    if split:
+        p.shift = max(bits // 4, 1)
+    else:
+        p.shift = 22 if bits > 32 else 16
+    p.pieces = (bits + p.shift - 1) // p.shift
+    # The float tile sums up to `pieces` slice products (those of one shift) of
+    # tile_k terms each below 2**(2s): keep that below 2**53.
+    top = <double>((1 << p.shift) - 1)
+    p.tile_k = max(1, min(p.tile_k, <Py_ssize_t>(exact64 / (p.pieces * top * top))))
+    p.flush = 1
+    return p
+
+
+cdef inline void _gemm(bint single, bint beta_one, Py_ssize_t m, Py_ssize_t n,
+                       Py_ssize_t k, void *a, bint a_trans, void *b, bint b_trans,
+                       void *c) noexcept nogil:
+    """C (m x n, row-major) (+)= op(A) op(B) on the workspace buffers.
+
+    A buffer holds A (m x k, row-major) or, when a_trans, its transpose; likewise B.
+    Column-major BLAS computes C' = op(B)' op(A)'.
+    """
+    cdef int mm = <int>m, nn = <int>n, kk = <int>k
+    cdef int lda = <int>(m if a_trans else k), ldb = <int>(k if b_trans else n)
+    cdef char ta = b'T' if a_trans else b'N', tb = b'T' if b_trans else b'N'
+    cdef float one32 = 1, beta32 = 1 if beta_one else 0
+    cdef double one64 = 1, beta64 = 1 if beta_one else 0
+    if single:
+        _blas.sgemm(&tb, &ta, &nn, &mm, &kk, &one32, <float *>b, &ldb, <float *>a, &lda,
+                    &beta32, <float *>c, &nn)
+    else:
+        _blas.dgemm(&tb, &ta, &nn, &mm, &kk, &one64, <double *>b, &ldb, <double *>a, &lda,
+                    &beta64, <double *>c, &nn)
+
+
+cdef inline void _load_block(bint single, void *dst, const integer *src,
+                             Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t rs,
+                             Py_ssize_t cs, bint trans, _Kind kind, int piece,
+                             int shift) noexcept nogil:
+    """Convert a rows x cols block to the float workspace, row-major or transposed."""
+    cdef uint64_t mask = ((<uint64_t>1) << shift) - 1 if shift > 0 else 0
+    if trans:
+        rows, cols, rs, cs = cols, rows, cs, rs
+    if single:
+        _load(<float *>dst, src, rows, cols, rs, cs, kind, piece, shift * piece, mask)
+    else:
+        _load(<double *>dst, src, rows, cols, rs, cs, kind, piece, shift * piece, mask)
+
+
+cdef inline void _flush(bint single, const void *tile, uint64_t *acc, Py_ssize_t size,
+                        int shift) noexcept nogil:
+    """acc += tile * 2**shift modulo 2**64 (the tile holds exact integers)."""
+    cdef Py_ssize_t i
+    cdef const float *t32 = <const float *>tile
+    cdef const double *t64 = <const double *>tile
+    if single:
+        for i in range(size):
+            acc[i] += (<uint64_t><int64_t>t32[i]) << shift
+    else:
+        for i in range(size):
+            acc[i] += (<uint64_t><int64_t>t64[i]) << shift
+
+
+cdef inline void _store(_Kind kind, bint single, const void *tile, const uint64_t *acc,
+                        integer *c, Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t crs,
+                        Py_ssize_t ccs) noexcept nogil:
+    """C = the tile's sums, from the integer accumulator when there is one."""
+    cdef Py_ssize_t i, j, t
+    cdef uint64_t v
+    for i in range(rows):
+        for j in range(cols):
+            t = i * cols + j
+            if kind == _HALF:
+                if integer is uint16_t:
+                    c[i * crs + j * ccs] = npy_float_to_half((<const float *>tile)[t])
+                continue
+            if acc != NULL:
+                v = acc[t]
+            elif single:
+                v = <uint64_t><int64_t>(<const float *>tile)[t]
+            else:
+                v = <uint64_t><int64_t>(<const double *>tile)[t]
+            c[i * crs + j * ccs] = (v != 0) if kind == _LOGICAL else <integer>v
+
+
+cdef inline void _split_products(_Plan p, int bits, Py_ssize_t mb, Py_ssize_t nb,
+                                 Py_ssize_t kb, char *abuf, size_t a_piece, bint a_trans,
+                                 char *bbuf, size_t b_piece, bint b_trans, void *tile,
+                                 uint64_t *acc) noexcept nogil:
+    """acc += A B for one block of the inner dimension, from the slices of A and B:
+
+        A B = sum_g (sum_{i+j=g} A_i B_j) 2**(s g)   (mod 2**bits, g with s g < bits)
+
+    each inner sum formed exactly in the float tile, then added in wrapping integers."""
+    cdef int group, first
+    for group in range(p.pieces):
+        if group * p.shift >= bits:
+            break
+        for first in range(group + 1):
+            if first < p.pieces and group - first < p.pieces:
+                _gemm(p.single, first > 0, mb, nb, kb, abuf + first * a_piece, a_trans,
+                      bbuf + (group - first) * b_piece, b_trans, tile)
+        _flush(p.single, tile, acc, mb * nb, group * p.shift)
+
+
+cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                         const integer *a, Py_ssize_t ars, Py_ssize_t acs,
+                         const integer *b, Py_ssize_t brs, Py_ssize_t bcs,
+                         integer *c, Py_ssize_t crs, Py_ssize_t ccs,
+                         const ExactOptions *opts) noexcept nogil:
+    """C = A B by blocks: tiles of C, blocks of the inner dimension, slice pairs."""
+    cdef ExactOptions defaults
+    if opts == NULL:
+        defaults = exact_defaults()
+        opts = &defaults
+    if (m * n * k <= opts.loop_flops or m == 1 or n == 1
+            or kind == _LOGICAL and integer is uint8_t
+            and _short_circuit_pays(m, n, k, a, ars, acs, b, brs, bcs)):
+        _loop_product(kind, m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs)
+        return 0
+    cdef uint64_t amax = 1, bmax = 1
+    if kind == _INTEGER:
+        amax = max_magnitude(a, m, k, ars, acs)
+        bmax = max_magnitude(b, k, n, brs, bcs)
+    cdef _Plan p = _plan(kind, 8 * sizeof(integer), k, amax, bmax, opts)
+    cdef int pieces = max(p.pieces, 1)
+    cdef Py_ssize_t tm = min(m, opts.tile_m), tn = min(n, opts.tile_n), tk = p.tile_k
+    cdef size_t real = sizeof(float) if p.single else sizeof(double)
+    # Store a block transposed when its source runs down the columns, so that the
+    # conversion reads memory in order.
+    cdef bint a_trans = _span(ars) < _span(acs), b_trans = _span(brs) < _span(bcs)
+    # The integer accumulator is needed when the float tile must be emptied more
+    # than once; without it the tile goes straight to C.
+    cdef bint accumulate = kind != _HALF and (p.pieces > 0 or p.flush < (k + tk - 1) // tk)
+    # One allocation for all buffers: freed and taken again at the same size, the
+    # allocator hands back memory that is already mapped. PyMem_RawMalloc needs no
+    # GIL, and tracemalloc sees it.
+    cdef size_t a_size = _round64(pieces * tm * tk * real)
+    cdef size_t b_size = _round64(pieces * tk * tn * real)
+    cdef size_t tile_size = _round64(tm * tn * real)
+    cdef char *work = <char *>PyMem_RawMalloc(a_size + b_size + tile_size
+                                     + (tm * tn * sizeof(uint64_t) if accumulate else 0))
+    if work == NULL:
+        return -1
+    cdef char *abuf = work
+    cdef char *bbuf = work + a_size
+    cdef void *tile = work + a_size + b_size
+    cdef uint64_t *acc = <uint64_t *>(work + a_size + b_size + tile_size) if accumulate else NULL
+    cdef Py_ssize_t i0, j0, p0, mb, nb, kb, blocks, idx
+    cdef int piece
+    cdef bint pending
+    i0 = 0
+    while i0 < m:
+        mb = min(tm, m - i0)
+        j0 = 0
+        while j0 < n:
+            nb = min(tn, n - j0)
+            if accumulate:
+                for idx in range(mb * nb):
+                    acc[idx] = 0
+            blocks = 0
+            pending = False
+            p0 = 0
+            while p0 < k:
+                kb = min(tk, k - p0)
+                for piece in range(pieces):
+                    _load_block(p.single, abuf + piece * tm * tk * real,
+                                a + i0 * ars + p0 * acs, mb, kb, ars, acs, a_trans,
+                                kind, piece if p.pieces else _WHOLE, p.shift)
+                    _load_block(p.single, bbuf + piece * tk * tn * real,
+                                b + p0 * brs + j0 * bcs, kb, nb, brs, bcs, b_trans,
+                                kind, piece if p.pieces else _WHOLE, p.shift)
+                p0 += kb
+                if p.pieces == 0:
+                    _gemm(p.single, pending, mb, nb, kb, abuf, a_trans, bbuf, b_trans, tile)
+                    pending = True
+                    blocks += 1
+                    if blocks == p.flush and accumulate:
+                        _flush(p.single, tile, acc, mb * nb, 0)
+                        blocks = 0
+                        pending = False
+                else:
+                    _split_products(p, 8 * <int>sizeof(integer), mb, nb, kb, abuf, tm * tk * real,
+                                    a_trans, bbuf, tk * tn * real, b_trans, tile, acc)
+            if pending and accumulate:
+                _flush(p.single, tile, acc, mb * nb, 0)
+            _store(kind, p.single, tile, acc, c + i0 * crs + j0 * ccs, mb, nb, crs, ccs)
+            j0 += nb
+        i0 += mb
+    PyMem_RawFree(work)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Public matrix products
+# ---------------------------------------------------------------------------
+
+cdef inline int int_matmul(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                           const integer *a, Py_ssize_t a_rs, Py_ssize_t a_cs,
+                           const integer *b, Py_ssize_t b_rs, Py_ssize_t b_cs,
+                           integer *c, Py_ssize_t c_rs, Py_ssize_t c_cs,
+                           const ExactOptions *opts) noexcept nogil:
+    """C (m x n) = A (m x k) @ B (k x n) for one integer type, NumPy's exact result.
+
+    Strides are in elements: A[i, p] is a[i*a_rs + p*a_cs]. C must not overlap A
+    or B. opts: NULL for the defaults. Returns 0, or -1 if out of memory.
+    """
+    if m <= 0 or n <= 0:
+        return 0
+    return _product(_INTEGER, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, opts)
+
+
+cdef inline int bool_matmul(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                            const uint8_t *a, Py_ssize_t a_rs, Py_ssize_t a_cs,
+                            const uint8_t *b, Py_ssize_t b_rs, Py_ssize_t b_cs,
+                            uint8_t *c, Py_ssize_t c_rs, Py_ssize_t c_cs,
+                            const ExactOptions *opts) noexcept nogil:
+    """C = A @ B for bool matrices (one byte each, nonzero = True): as int_matmul."""
+    if m <= 0 or n <= 0:
+        return 0
+    return _product(_LOGICAL, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, opts)
+
+
+cdef inline int half_matmul(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                            const uint16_t *a, Py_ssize_t a_rs, Py_ssize_t a_cs,
+                            const uint16_t *b, Py_ssize_t b_rs, Py_ssize_t b_cs,
+                            uint16_t *c, Py_ssize_t c_rs, Py_ssize_t c_cs,
+                            const ExactOptions *opts) noexcept nogil:
+    """C = A @ B for float16 matrices (their bits as uint16): as int_matmul, with
+    the products summed in float32 (sgemm) and each result rounded once."""
+    if m <= 0 or n <= 0:
+        return 0
+    return _product(_HALF, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, c_rs, c_cs, opts)

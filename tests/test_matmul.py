@@ -1,0 +1,166 @@
+"""fastblas.matmul against np.matmul: shapes, stacks, broadcasting, out=, errors.
+
+Integer and bool results must be identical to NumPy's; float16 within one
+float16 ulp of the correctly rounded product; float32/float64 to rounding.
+"""
+import numpy as np
+import pytest
+
+import fastblas
+from conftest import make_matrix, random_integers
+from test_exact_products import PATHS, assert_half_close, assert_identical
+
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in cast")
+
+DTYPES = [np.int8, np.uint8, np.int16, np.int32, np.uint32, np.int64, np.uint64,
+          np.bool_, np.float16, np.float32, np.float64]
+
+# (shape of a, shape of b): 1-D promotion, stacks, broadcasting of leading
+# dimensions (including length-1 and empty stacks), empty core dimensions.
+SHAPES = [
+    ((5,), (5,)), ((3, 5), (5,)), ((5,), (5, 4)), ((3, 5), (5, 4)),
+    ((2, 3, 5), (5, 4)), ((3, 5), (2, 5, 4)), ((2, 3, 5), (2, 5, 4)),
+    ((2, 1, 3, 5), (4, 5, 2)), ((1, 3, 5), (4, 5, 2)), ((5,), (2, 3, 5, 4)),
+    ((2, 3, 3, 5), (5,)), ((0, 3, 5), (5, 4)), ((2, 3, 0), (2, 0, 4)),
+    ((2, 0, 5), (5, 4)), ((7, 4, 4), (7, 4, 4)), ((3, 9, 9), (9, 9)),
+    ((4, 16, 16), (4, 16, 16)), ((2, 40, 30), (2, 30, 20)),
+]
+
+
+def values(rng, shape, dtype):
+    if np.dtype(dtype).kind == "f":
+        return rng.standard_normal(shape).astype(dtype)
+    return random_integers(rng, shape, dtype, "full")
+
+
+def check(got, a, b, out=None):
+    expected = np.matmul(a, b)
+    if out is not None:
+        assert got is out
+    if expected.dtype.kind in "biu":
+        assert_identical(got, expected)
+    elif expected.dtype == np.float16:
+        assert_half_close(got, a, b)
+    else:
+        assert type(got) is type(expected) and got.dtype == expected.dtype
+        assert np.shape(got) == np.shape(expected)
+        rtol = 1e-5 if expected.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * 10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+def test_shapes_and_stacks(rng, dtype, shapes):
+    a, b = values(rng, shapes[0], dtype), values(rng, shapes[1], dtype)
+    check(fastblas.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("path", ["tiles", "split"])
+@pytest.mark.parametrize("dtype", [np.int32, np.uint64, np.int64, np.bool_, np.float16],
+                         ids=lambda d: np.dtype(d).name)
+def test_stacks_on_every_path_of_the_exact_product(rng, exact_options, path, dtype):
+    exact_options(**PATHS[path])
+    for shape_a, shape_b in [((3, 9, 7), (3, 7, 5)), ((2, 1, 4, 6), (3, 6, 4)), ((6,), (2, 6, 5))]:
+        a, b = values(rng, shape_a, dtype), values(rng, shape_b, dtype)
+        check(fastblas.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float16, np.float32, np.float64],
+                         ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("size", [2, 4, 8, 9, 16, 33])
+def test_stack_layouts(rng, dtype, size):
+    stack = values(rng, (7, 3, 2 * size + 2, size), dtype)
+    views = {
+        "C": np.ascontiguousarray(stack[:3, 0, :size, :]),
+        "transposed": np.ascontiguousarray(stack[:3, 0, :size, :]).transpose(0, 2, 1),
+        "strided": stack[::2, 1, ::2, :][:3, :size],
+        "negative": stack[:3, 2, :size, ::-1],
+        "broadcast": np.broadcast_to(stack[0, 0, :size, :], (3, size, size)),
+        "readonly": np.ascontiguousarray(stack[3:6, 0, :size, :]),
+    }
+    views["readonly"].flags.writeable = False
+    for name_a, a in views.items():
+        for name_b, b in views.items():
+            check(fastblas.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "C_T", "negative", "unaligned", "byteswapped",
+                                    "broadcast_rows", "sliding_window"])
+@pytest.mark.parametrize("dtype", [np.int16, np.float32], ids=lambda d: np.dtype(d).name)
+def test_matrix_layouts(rng, dtype, layout):
+    a = make_matrix(rng, 6, 5, dtype, layout, values=values(rng, (6, 5), dtype))
+    b = values(rng, (3, 5, 4), dtype)
+    check(fastblas.matmul(a, b), a, b)
+    check(fastblas.matmul(b.transpose(0, 2, 1), a.T), b.transpose(0, 2, 1), a.T)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint64, np.bool_, np.float16, np.float32,
+                                   np.float64], ids=lambda d: np.dtype(d).name)
+def test_out_is_filled_and_returned(rng, dtype):
+    for shape_a, shape_b in [((4, 3, 5), (5, 2)), ((3, 5), (5, 2)), ((5,), (4, 5, 2))]:
+        a, b = values(rng, shape_a, dtype), values(rng, shape_b, dtype)
+        expected = np.matmul(a, b)
+        out = np.full(expected.shape, 7, dtype)
+        check(fastblas.matmul(a, b, out=out), a, b, out)
+        out_f = np.asfortranarray(np.full(expected.shape, 7, dtype))
+        check(fastblas.matmul(a, b, out=out_f), a, b, out_f)
+        wider = np.empty(expected.shape, np.float64)      # NumPy casts into it
+        assert fastblas.matmul(a, b, out=wider) is wider
+        np.testing.assert_allclose(wider, np.matmul(a, b, out=np.empty_like(wider)),
+                                   rtol=1e-3)
+
+
+def test_out_overlapping_an_input(rng):
+    for dtype in [np.int32, np.float64]:
+        a = values(rng, (3, 4, 4), dtype)
+        b = values(rng, (3, 4, 4), dtype)
+        expected = np.matmul(a, b)
+        got = fastblas.matmul(a, b, out=a)
+        assert got is a
+        if expected.dtype.kind == "f":
+            np.testing.assert_allclose(a, expected, rtol=1e-12)
+        else:
+            np.testing.assert_array_equal(a, expected)
+
+
+def test_mixed_dtypes_promote_as_numpy(rng):
+    for ta, tb in [(np.int8, np.uint8), (np.bool_, np.int16), (np.int32, np.float32),
+                   (np.float16, np.float64), (np.uint64, np.int64)]:
+        a, b = values(rng, (2, 3, 4), ta), values(rng, (4, 5), tb)
+        check(fastblas.matmul(a, b), a, b)
+
+
+def same_error(a, b, **kwargs):
+    with pytest.raises(Exception) as expected:
+        np.matmul(a, b, **kwargs)
+    with pytest.raises(expected.type) as got:
+        fastblas.matmul(a, b, **kwargs)
+    assert str(got.value) == str(expected.value)
+
+
+def test_errors_are_numpys():
+    ints = np.ones((2, 3, 4), np.int64)
+    floats = np.ones((3, 4), np.float32)
+    same_error(ints, ints)                          # core dimensions mismatch
+    same_error(floats, floats)
+    same_error(np.ones(3, np.int8), np.ones(4, np.int8))
+    same_error(np.ones((2, 3, 4)), np.ones((3, 4, 5)))   # stacks do not broadcast
+    same_error(np.int64(3), ints)                   # scalars
+    same_error(ints, 2)
+    same_error(np.array(2.0), floats)
+    same_error(ints, ints.transpose(0, 2, 1), out=np.empty((2, 3, 4), np.int64))
+    same_error(ints * 1.5, ints.transpose(0, 2, 1), out=np.empty((2, 3, 3), np.int64))
+    same_error(np.zeros(3, "i4,f8"), np.zeros(3, "i4,f8"))
+
+
+def test_other_inputs_and_keywords_go_to_numpy(rng):
+    a = values(rng, (2, 3, 4), np.int32)
+    b = values(rng, (2, 4, 5), np.int32)
+    assert_identical(fastblas.matmul(a, b, dtype=np.int64), np.matmul(a, b, dtype=np.int64))
+    assert_identical(fastblas.matmul(a, b, axes=[(-2, -1), (-2, -1), (-2, -1)]),
+                     np.matmul(a, b, axes=[(-2, -1), (-2, -1), (-2, -1)]))
+    assert_identical(fastblas.matmul(a.tolist(), b.tolist()), np.matmul(a.tolist(), b.tolist()))
+    c = (values(rng, (3, 2, 2), np.float64) + 1j).astype(np.complex128)
+    np.testing.assert_allclose(fastblas.matmul(c, c), np.matmul(c, c), rtol=1e-12)
+    o = np.array([[1, 2**70]], dtype=object)
+    assert_identical(fastblas.matmul(o, o.T), np.matmul(o, o.T))
