@@ -15,14 +15,14 @@
   sizes, leading dimensions and strides (setup.py refuses an ILP64 SciPy).
 - ``subnormals_off`` / ``subnormals_restore``: flush-to-zero for the calling
   thread around a block of elementwise updates, never process-wide.
-- Elementwise helpers: the logistic, NumPy's SIMD ufunc loops called without the
-  GIL, libm in the model's precision, the activation codes, a Fisher-Yates shuffle.
+- Elementwise: NumPy's SIMD ufunc loops called without the GIL, and the logistic
+  built on np.exp's; a Fisher-Yates shuffle.
 """
 cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from libc.limits cimport INT_MAX
-from libc.math cimport INFINITY, exp, expf
+from libc.math cimport INFINITY
 from numpy.random cimport bitgen_t
 
 from fastblas.cyblas cimport floating
@@ -168,22 +168,6 @@ cdef extern from *:
 
 
 # ---------------------------------------------------------------------------
-# Elementwise
-# ---------------------------------------------------------------------------
-
-cdef inline floating logistic(floating z) noexcept nogil:
-    """1 / (1 + exp(-z)): exp(-z) overflowing to inf gives the right limit, 0.
-
-    Branch-free, and in the model's precision (a bare 1.0 would promote to double).
-    """
-    cdef floating one = 1
-    if floating is float:
-        return one / (one + expf(-z))
-    else:
-        return one / (one + exp(-z))
-
-
-# ---------------------------------------------------------------------------
 # NumPy's own math loops (SIMD, e.g. np.exp and np.tanh), called without the GIL:
 # libm's scalar expf/tanh cost more than the gemm around them in a training loop.
 # ---------------------------------------------------------------------------
@@ -217,6 +201,30 @@ cdef inline void apply_inplace(UnaryLoop loop, floating *x, Py_ssize_t n) noexce
     args[0] = args[1] = <char *>x
     steps[0] = steps[1] = sizeof(floating)
     loop.function(args, &count, steps, loop.data)
+
+
+cdef inline void logistic_rows(UnaryLoop exp_loop, Py_ssize_t rows, Py_ssize_t cols,
+                               floating *z, const floating *bias) noexcept nogil:
+    """z[i, j] = logistic(z[i, j] + bias[j]) = 1 / (1 + exp(-z[i, j] - bias[j])) for
+    the row-major rows x cols block z; ``exp_loop`` is np.exp's loop for the dtype.
+
+    Three passes over a block that stays in cache: the negated pre-activation,
+    NumPy's SIMD exp, the reciprocal (exp overflowing to inf gives the right
+    limit, 0; results below the smallest normal number are flushed to 0, so
+    that no subnormal reaches a product, where each costs a microcode assist).
+    The first and last passes vectorise.
+    """
+    cdef Py_ssize_t i, j, n = rows * cols
+    cdef floating one = 1
+    cdef unsigned int fpenv
+    for i in range(rows):
+        for j in range(cols):
+            z[i * cols + j] = -(z[i * cols + j] + bias[j])
+    apply_inplace(exp_loop, z, n)
+    fpenv = subnormals_off()
+    for i in range(n):
+        z[i] = one / (one + z[i])
+    subnormals_restore(fpenv)
 
 
 # ---------------------------------------------------------------------------
