@@ -7,7 +7,8 @@
   as numpy/random/_examples/cython/extending_distributions.pyx uses it). Callers
   hold ``generator.bit_generator.lock`` around the nogil section that draws.
 - ``Interrupts``: the Ctrl-C policy. A training loop runs a whole epoch in one
-  nogil block and calls ``check_interrupt`` at every batch boundary; at most every
+  nogil block, started by ``start_interrupt_checks``, and calls ``check_interrupt``
+  at every batch boundary; at most every
   ``INTERRUPT_CHECK_SECONDS`` of wall time it takes the GIL to let Python handle
   pending signals, so Ctrl-C raises KeyboardInterrupt at the next batch boundary
   after at most that long plus one batch, every completed update kept.
@@ -102,16 +103,14 @@ cdef struct Interrupts:
     double next_check       # monotonic time of the next check; INFINITY: never
 
 
-cdef inline Interrupts interrupts_for_this_thread():
-    """The check schedule of a loop started now (with the GIL). Python handles
+cdef inline int start_interrupt_checks(Interrupts *interrupts) except -1:
+    """Schedule the checks of a loop started now (with the GIL). Python handles
     signals in the main thread only, so loops in other threads never check."""
     import threading
-    cdef Interrupts interrupts
+    interrupts.next_check = INFINITY
     if threading.current_thread() is threading.main_thread():
         interrupts.next_check = monotonic_seconds() + INTERRUPT_CHECK_SECONDS
-    else:
-        interrupts.next_check = INFINITY
-    return interrupts
+    return 0
 
 
 cdef inline int check_interrupt(Interrupts *interrupts) except -1 nogil:
