@@ -17,7 +17,9 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from fastblas import _rbm
-from fastblas.nn._common import blas_threads, choose_blas_threads, make_generator
+from fastblas.nn._common import (
+    blas_threads, choose_blas_threads, describe_blas_threads, make_generator,
+)
 
 try:
     from sklearn.utils.validation import validate_data
@@ -354,11 +356,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return choose_blas_threads(self.n_threads, products)
 
     def _report_epoch(self, epoch, X, seconds, threads):
-        print("[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs, %.0f samples/s, "
-              "%d BLAS thread%s%s" % (
-                  type(self).__name__, epoch, self.score_samples(X).mean(), seconds,
-                  X.shape[0] / seconds, threads, "s" if threads > 1 else "",
-                  " (automatic)" if self.n_threads is None else ""))
+        print("[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs, %.0f samples/s, %s"
+              % (type(self).__name__, epoch, self.score_samples(X).mean(), seconds,
+                 X.shape[0] / seconds, describe_blas_threads(threads, self.n_threads)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
