@@ -41,8 +41,10 @@ cdef inline void *borrow(object array, str name, tuple shape, object dtype,
                          bint writeable) except NULL:
     """The data pointer of ``array``, checked to be a C-contiguous ndarray of
     ``dtype`` (a numpy.dtype) and ``shape`` (and writeable when the loop writes
-    it). Borrowed:
-    the caller keeps ``array`` alive while the pointer is in use."""
+    it). Borrowed: the caller keeps ``array`` alive while the pointer is in use.
+
+    For arrays a caller hands in; the scratch an engine allocates itself is
+    right by construction, and its pointer is ``fb_data(array)`` directly."""
     if not isinstance(array, cnp.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
     if array.dtype != dtype or array.shape != shape:

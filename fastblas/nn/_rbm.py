@@ -255,7 +255,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             try:
                 for epoch in range(1, self.n_iter + 1):
                     begin = time.perf_counter()
-                    trainer.run(X, bounds)
+                    trainer.epoch(X, bounds)
                     if self.verbose:
                         self._report_epoch(epoch, X, time.perf_counter() - begin, threads)
                     if self.callback is not None:
@@ -284,7 +284,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             chains = np.zeros((n_samples, self.n_components), dtype=dtype)
         trainer = self._trainer(chains, n_samples)
         with blas_threads(self._blas_thread_count(n_samples, len(chains))):
-            trainer.run(X, np.array([0, n_samples], dtype=np.intp))
+            trainer.epoch(X, np.array([0, n_samples], dtype=np.intp))
         if chains is not self.h_samples_:
             self.h_samples_[...] = chains[: len(self.h_samples_)]
         return self
