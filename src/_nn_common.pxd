@@ -7,7 +7,8 @@
   as numpy/random/_examples/cython/extending_distributions.pyx uses it). Callers
   hold ``generator.bit_generator.lock`` around the nogil section that draws.
 - ``Interrupts``: the Ctrl-C policy. A training loop runs a whole epoch in one
-  nogil block and calls ``check_interrupt`` at every batch boundary; at most every
+  nogil block, started by ``start_interrupt_checks``, and calls ``check_interrupt``
+  at every batch boundary; at most every
   ``INTERRUPT_CHECK_SECONDS`` of wall time it takes the GIL to let Python handle
   pending signals, so Ctrl-C raises KeyboardInterrupt at the next batch boundary
   after at most that long plus one batch, every completed update kept.
@@ -15,14 +16,14 @@
   sizes, leading dimensions and strides (setup.py refuses an ILP64 SciPy).
 - ``subnormals_off`` / ``subnormals_restore``: flush-to-zero for the calling
   thread around a block of elementwise updates, never process-wide.
-- Elementwise helpers: the logistic, NumPy's SIMD ufunc loops called without the
-  GIL, libm in the model's precision, the activation codes, a Fisher-Yates shuffle.
+- Elementwise: NumPy's SIMD ufunc loops called without the GIL, and the logistic
+  built on np.exp's; a Fisher-Yates shuffle.
 """
 cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from libc.limits cimport INT_MAX
-from libc.math cimport INFINITY, exp, expf
+from libc.math cimport INFINITY
 from numpy.random cimport bitgen_t
 
 from fastblas.cyblas cimport floating
@@ -40,8 +41,10 @@ cdef inline void *borrow(object array, str name, tuple shape, object dtype,
                          bint writeable) except NULL:
     """The data pointer of ``array``, checked to be a C-contiguous ndarray of
     ``dtype`` (a numpy.dtype) and ``shape`` (and writeable when the loop writes
-    it). Borrowed:
-    the caller keeps ``array`` alive while the pointer is in use."""
+    it). Borrowed: the caller keeps ``array`` alive while the pointer is in use.
+
+    For arrays a caller hands in; the scratch an engine allocates itself is
+    right by construction, and its pointer is ``fb_data(array)`` directly."""
     if not isinstance(array, cnp.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
     if array.dtype != dtype or array.shape != shape:
@@ -102,16 +105,14 @@ cdef struct Interrupts:
     double next_check       # monotonic time of the next check; INFINITY: never
 
 
-cdef inline Interrupts interrupts_for_this_thread():
-    """The check schedule of a loop started now (with the GIL). Python handles
+cdef inline int start_interrupt_checks(Interrupts *interrupts) except -1:
+    """Schedule the checks of a loop started now (with the GIL). Python handles
     signals in the main thread only, so loops in other threads never check."""
     import threading
-    cdef Interrupts interrupts
+    interrupts.next_check = INFINITY
     if threading.current_thread() is threading.main_thread():
         interrupts.next_check = monotonic_seconds() + INTERRUPT_CHECK_SECONDS
-    else:
-        interrupts.next_check = INFINITY
-    return interrupts
+    return 0
 
 
 cdef inline int check_interrupt(Interrupts *interrupts) except -1 nogil:
@@ -168,22 +169,6 @@ cdef extern from *:
 
 
 # ---------------------------------------------------------------------------
-# Elementwise
-# ---------------------------------------------------------------------------
-
-cdef inline floating logistic(floating z) noexcept nogil:
-    """1 / (1 + exp(-z)): exp(-z) overflowing to inf gives the right limit, 0.
-
-    Branch-free, and in the model's precision (a bare 1.0 would promote to double).
-    """
-    cdef floating one = 1
-    if floating is float:
-        return one / (one + expf(-z))
-    else:
-        return one / (one + exp(-z))
-
-
-# ---------------------------------------------------------------------------
 # NumPy's own math loops (SIMD, e.g. np.exp and np.tanh), called without the GIL:
 # libm's scalar expf/tanh cost more than the gemm around them in a training loop.
 # ---------------------------------------------------------------------------
@@ -217,6 +202,30 @@ cdef inline void apply_inplace(UnaryLoop loop, floating *x, Py_ssize_t n) noexce
     args[0] = args[1] = <char *>x
     steps[0] = steps[1] = sizeof(floating)
     loop.function(args, &count, steps, loop.data)
+
+
+cdef inline void logistic_rows(UnaryLoop exp_loop, Py_ssize_t rows, Py_ssize_t cols,
+                               floating *z, const floating *bias) noexcept nogil:
+    """z[i, j] = logistic(z[i, j] + bias[j]) = 1 / (1 + exp(-z[i, j] - bias[j])) for
+    the row-major rows x cols block z; ``exp_loop`` is np.exp's loop for the dtype.
+
+    Three passes over a block that stays in cache: the negated pre-activation,
+    NumPy's SIMD exp, the reciprocal (exp overflowing to inf gives the right
+    limit, 0; results below the smallest normal number are flushed to 0, so
+    that no subnormal reaches a product, where each costs a microcode assist).
+    The first and last passes vectorise.
+    """
+    cdef Py_ssize_t i, j, n = rows * cols
+    cdef floating one = 1
+    cdef unsigned int fpenv
+    for i in range(rows):
+        for j in range(cols):
+            z[i * cols + j] = -(z[i * cols + j] + bias[j])
+    apply_inplace(exp_loop, z, n)
+    fpenv = subnormals_off()
+    for i in range(n):
+        z[i] = one / (one + z[i])
+    subnormals_restore(fpenv)
 
 
 # ---------------------------------------------------------------------------

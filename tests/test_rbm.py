@@ -369,9 +369,9 @@ def test_engine_never_writes_read_only_parameters_or_reads_past_x():
     X = np.zeros((8, 6))
     for bounds in ([0, 5], [0, 4, 9], [-1, 3], [2, 2]):     # too long, past X, before X, empty
         with pytest.raises(ValueError, match="batch_bounds"):
-            trainer.run(X, np.array(bounds, dtype=np.intp))
+            trainer.epoch(X, np.array(bounds, dtype=np.intp))
     with pytest.raises(ValueError, match="X must be a float64 array"):
-        trainer.run(X.astype(np.float32), np.array([0, 4], dtype=np.intp))
+        trainer.epoch(X.astype(np.float32), np.array([0, 4], dtype=np.intp))
 
 
 def test_partial_fit_after_batch_size_change():

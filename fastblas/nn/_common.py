@@ -41,7 +41,8 @@ matrix products and the cores this process may use now:
   already keep the cores busy, one model each.
 
 ``blas_threads(count)`` is the context manager a fit runs in: threadpoolctl
-limits the BLAS libraries to ``count`` threads and restores them afterwards.
+limits the BLAS libraries to ``count`` threads and restores them afterwards;
+``describe_blas_threads`` words the count for verbose output.
 """
 import contextlib
 import os
@@ -167,6 +168,13 @@ def choose_blas_threads(n_threads, products):
             return 1
     busy = _running_threads_of_others() or 0
     return max(1, min(wanted, usable_cores() - busy))
+
+
+def describe_blas_threads(count, n_threads):
+    """How verbose output names the thread count of a fit: "2 BLAS threads
+    (automatic)" when ``n_threads`` is None, "1 BLAS thread" when forced."""
+    return (f"{count} BLAS thread{'s' if count > 1 else ''}"
+            + (" (automatic)" if n_threads is None else ""))
 
 
 @contextlib.contextmanager

@@ -35,7 +35,9 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight
 
 from fastblas import _mlp
-from fastblas.nn._common import blas_threads, choose_blas_threads, make_generator
+from fastblas.nn._common import (
+    blas_threads, choose_blas_threads, describe_blas_threads, make_generator,
+)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -162,8 +164,7 @@ class _TrainedInCython:
             rows = min(200 if self.batch_size == "auto" else self.batch_size, X.shape[0])
         self.n_threads_ = choose_blas_threads(self.n_threads, _products(layer_units, rows))
         if self.verbose:
-            print(f"{self.n_threads_} BLAS thread{'s' if self.n_threads_ > 1 else ''}"
-                  + (" (automatic)" if self.n_threads is None else ""))
+            print(describe_blas_threads(self.n_threads_, self.n_threads))
         with blas_threads(self.n_threads_):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(X, y, sample_weight, layer_units)

@@ -17,7 +17,9 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from fastblas import _rbm
-from fastblas.nn._common import blas_threads, choose_blas_threads, make_generator
+from fastblas.nn._common import (
+    blas_threads, choose_blas_threads, describe_blas_threads, make_generator,
+)
 
 try:
     from sklearn.utils.validation import validate_data
@@ -253,7 +255,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             try:
                 for epoch in range(1, self.n_iter + 1):
                     begin = time.perf_counter()
-                    trainer.run(X, bounds)
+                    trainer.epoch(X, bounds)
                     if self.verbose:
                         self._report_epoch(epoch, X, time.perf_counter() - begin, threads)
                     if self.callback is not None:
@@ -282,7 +284,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             chains = np.zeros((n_samples, self.n_components), dtype=dtype)
         trainer = self._trainer(chains, n_samples)
         with blas_threads(self._blas_thread_count(n_samples, len(chains))):
-            trainer.run(X, np.array([0, n_samples], dtype=np.intp))
+            trainer.epoch(X, np.array([0, n_samples], dtype=np.intp))
         if chains is not self.h_samples_:
             self.h_samples_[...] = chains[: len(self.h_samples_)]
         return self
@@ -354,11 +356,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return choose_blas_threads(self.n_threads, products)
 
     def _report_epoch(self, epoch, X, seconds, threads):
-        print("[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs, %.0f samples/s, "
-              "%d BLAS thread%s%s" % (
-                  type(self).__name__, epoch, self.score_samples(X).mean(), seconds,
-                  X.shape[0] / seconds, threads, "s" if threads > 1 else "",
-                  " (automatic)" if self.n_threads is None else ""))
+        print("[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs, %.0f samples/s, %s"
+              % (type(self).__name__, epoch, self.score_samples(X).mean(), seconds,
+                 X.shape[0] / seconds, describe_blas_threads(threads, self.n_threads)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
