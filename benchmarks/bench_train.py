@@ -643,14 +643,15 @@ def load_data(path, n_samples):
 
 @contextlib.contextmanager
 def cpu_hog(enabled):
-    """A busy-loop process for the duration of the block, when ``enabled``."""
+    """A busy-loop process (the ``Popen``) for the duration of the block, when
+    ``enabled`` (else None)."""
     if not enabled:
-        yield
+        yield None
         return
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     print(f"--busy: a CPU hog (process {hog.pid}) runs for the whole benchmark")
     try:
-        yield
+        yield hog
     finally:
         hog.terminate()
         hog.wait()
