@@ -146,8 +146,8 @@ class FastblasFitEpoch:
     """fastblas's RBM trained by ``fit`` with ``n_iter=1``: the library's own epoch
     loop, which draws new initial weights on every call (a few ms per epoch)."""
 
-    def __init__(self, recipe, X, y):
-        self.model = _recipes.make_estimator(recipe, "fastblas", dtype=X.dtype)
+    def __init__(self, recipe, X, y, **params):
+        self.model = _recipes.make_estimator(recipe, "fastblas", dtype=X.dtype, **params)
         self.X = X
 
     @classmethod
@@ -253,16 +253,15 @@ class GemmFloor:
         self.batches = references.minibatches(len(X), self.batch)
         self.rbm = recipe.model == "rbm"
         sizes = [X.shape[1], *recipe.hidden_units] + ([] if self.rbm else [N_CLASSES])
-        zeros = lambda *shape: np.zeros(shape, dtype=X.dtype)   # noqa: E731
         # Only the shapes matter, not the values.
-        self.weights = [zeros(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.weights = [np.zeros((a, b), X.dtype) for a, b in zip(sizes[:-1], sizes[1:])]
         self.grads = [np.zeros_like(w) for w in self.weights]
         if self.rbm:
-            self.hidden = zeros(2, self.batch, sizes[1])      # h0 and p_h1
-            self.visible = zeros(2 * self.batch, sizes[0])    # v0 and v1
+            self.hidden = np.zeros((2, self.batch, sizes[1]), X.dtype)     # h0 and p_h1
+            self.visible = np.zeros((2 * self.batch, sizes[0]), X.dtype)   # v0 and v1
         else:
-            self.activations = [zeros(self.batch, n) for n in sizes[1:]]
-            self.deltas = [zeros(self.batch, n) for n in sizes[1:]]
+            self.activations = [np.zeros((self.batch, n), X.dtype) for n in sizes[1:]]
+            self.deltas = [np.zeros_like(a) for a in self.activations]
 
     @classmethod
     def supports(cls, recipe):
@@ -410,25 +409,30 @@ def comparison_rows(recipe, threads):
     return rows
 
 
+def thread_epoch(recipe):
+    """fastblas's epoch runner for the thread table: its own loop (``fit``) for an RBM
+    without ``warm_start``, whose per-minibatch ``partial_fit`` would time validation."""
+    return FastblasFitEpoch if FastblasFitEpoch.supports(recipe) else FastblasEpoch
+
+
 def thread_rows(recipe, cores):
     """fastblas float32 at 1 and ``cores`` BLAS threads, its own choice when it has
     ``n_threads``, and two models one after the other against two at once."""
     has_n_threads = _fastblas_has_n_threads(recipe.model)
+    epoch = thread_epoch(recipe)
     rows = {}
     for threads in sorted({1, cores}):
         options = {"n_threads": threads} if has_n_threads else {}
         rows[f"fastblas, {threads} BLAS thread{'s' if threads > 1 else ''}"] = (
-            "float32", lambda X, y, t=threads, o=options:
-            WithThreads(FastblasEpoch(recipe, X, y, **o), t))
+            "float32", lambda X, y, t=threads, o=options: WithThreads(epoch(recipe, X, y, **o), t))
     if has_n_threads:
         rows["fastblas, automatic (n_threads=None)"] = (
-            "float32", lambda X, y: FastblasEpoch(recipe, X, y, n_threads=None))
+            "float32", lambda X, y: epoch(recipe, X, y, n_threads=None))
     if cores >= 2:
         options = {"n_threads": 1} if has_n_threads else {}
         for parallel, label in ((False, SEQUENTIAL), (True, PARALLEL)):
             rows[label] = ("float32", lambda X, y, p=parallel: TwoModels(
-                FastblasEpoch(recipe, X, y, **options),
-                FastblasEpoch(recipe, X, y, **options), p))
+                epoch(recipe, X, y, **options), epoch(recipe, X, y, **options), p))
     return rows
 
 
@@ -454,7 +458,7 @@ PARALLEL = "2 models on 2 Python threads (1 BLAS thread each)"
 
 COMPARISON_HEADERS = ["contender", "dtype", "epoch s", "samples/s", "speed-up vs numpy",
                       "vs scikit-learn", "x gemm floor", "warm-up s"]
-THREAD_HEADERS = ["fastblas, float32", "epoch s", "samples/s", "vs 1 thread", "warm-up s"]
+THREAD_HEADERS = ["float32", "epoch s", "samples/s", "vs 1 thread", "warm-up s"]
 
 
 def comparison_table(timed, n_samples, markdown=False):
@@ -566,12 +570,13 @@ Configurations (default: all):
                alpha 1e-4, minibatch 200, shuffled
 
 Every contender trains a warm model one epoch per round, the contenders
-interleaved (the RBMs by partial_fit per minibatch, which validates its input on
-every call; the row "fastblas fit(n_iter=1)" times fastblas's own epoch loop,
-which draws new initial weights each time); each table shows the median epoch with its spread, the speed-up
-over the NumPy reference and over scikit-learn (same dtype), and the distance to
-the gemm floor. A second table per configuration compares fastblas's BLAS
-thread counts, and 2 models trained at once on 2 threads against one after the
+interleaved; each table shows the median epoch with its spread, the speed-up
+over the NumPy reference and over scikit-learn (same dtype), and the distance
+to the gemm floor. The RBMs train their epoch by partial_fit per minibatch,
+which validates its input on every call; the row "fastblas fit(n_iter=1)"
+times fastblas's own epoch loop instead, which draws new initial weights each
+time. A second table per configuration compares fastblas's BLAS thread counts,
+and 2 models trained at once on 2 threads against the same 2 one after the
 other."""
 
 EPILOG = """\
@@ -678,7 +683,8 @@ def run_configuration(name, data, args):
                                  for (c, d), (t, w) in timed.items()]))
     if not args.no_thread_table and _importable("sklearn"):
         cores = max(args.threads)
-        print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads")
+        how = "fit(n_iter=1)" if thread_epoch(recipe) is FastblasFitEpoch else "warm epochs"
+        print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads ({how})")
         timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup)
         print(thread_table(timed, n_samples, args.markdown))
         _print_spread_warning({label: t for label, (t, _) in timed.items()})

@@ -18,10 +18,12 @@ import pytest
 
 import fastblas
 
+from fastblas import _recipes
+
 try:
-    from fastblas.benchmarks import _timing, bench_gemm, bench_level1
+    from fastblas.benchmarks import _timing, bench_gemm, bench_level1, bench_train
 except ImportError:  # source checkout built in place: benchmarks/ is not inside fastblas/
-    from benchmarks import _timing, bench_gemm, bench_level1
+    from benchmarks import _timing, bench_gemm, bench_level1, bench_train
 
 TINY_LEVEL1 = ["--quick", "--sizes", "8,33", "--dtypes", "float64", "--repeat", "1"]
 TINY_GEMM = ["--quick", "--sizes", "8", "--shapes", "3x5x4", "--repeat", "1"]
@@ -118,7 +120,8 @@ def test_format_table_aligns_columns():
     assert lines[2].endswith(" 1.00x") and lines[3].endswith("12.50x")
     markdown = _timing.format_table(headers, rows, markdown=True).splitlines()
     assert markdown[1].replace(" ", "") == "|----|------:|-----:|"
-    assert [cell.strip() for cell in markdown[3].split("|")] == ["", "axpy", "1048576", "12.50x", ""]
+    assert [cell.strip() for cell in markdown[3].split("|")] == [
+        "", "axpy", "1048576", "12.50x", ""]
 
 
 def test_settings_from_args_quick_defaults_and_overrides():
@@ -247,14 +250,6 @@ def test_runs_as_a_file(script):
 
 
 # ---------------------------------------------------------------- bench_train
-
-try:
-    from fastblas.benchmarks import bench_train
-except ImportError:  # source checkout built in place
-    from benchmarks import bench_train
-
-from fastblas import _recipes
-
 
 @pytest.fixture(scope="module")
 def tiny_data():
