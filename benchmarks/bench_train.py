@@ -710,6 +710,12 @@ def spread_warning(tables):
          for t in tables for r in t["rows"]})
 
 
+def _save(directory, title, settings, tables, notes):
+    return _timing.save_results(
+        directory, "train", title, settings, [(t["title"], t["markdown"]) for t in tables],
+        [{k: v for k, v in t.items() if k != "markdown"} for t in tables], notes)
+
+
 def main(argv=None, prog="fastblas bench train"):
     args = parse_args(argv, prog)
     data, source = load_data(args.data, args.n_samples)
@@ -723,17 +729,15 @@ def main(argv=None, prog="fastblas bench train"):
                              "speed-up = other's epoch time / this row's")
         for name in args.configs or CONFIGURATIONS:
             tables += run_configuration(name, data, args)
-        notes = [spread_warning(tables), _timing.load_warning()]
+            notes = [spread_warning(tables), _timing.load_warning()]
+            if args.results:    # after every configuration: a long run keeps what it did
+                paths = _save(args.results, title, settings, tables, notes)
     if notes[1]:
         print(notes[1])
     if args.plot:
         plot(tables, args.plot)
         print(f"\nplot written to {args.plot}")
     if args.results:
-        paths = _timing.save_results(
-            args.results, "train", title, settings,
-            [(t["title"], t["markdown"]) for t in tables],
-            [{k: v for k, v in t.items() if k != "markdown"} for t in tables], notes)
         print("results written to " + " and ".join(paths))
     return 0
 
