@@ -725,7 +725,7 @@ def main(argv=None, prog="fastblas bench train"):
                     busy=args.busy, data=source)
     tables = []
     with cpu_hog(args.busy):
-        _timing.print_header(f"{title} from {source}", settings,
+        _timing.print_header(f"{title}; data: {source}", settings,
                              "speed-up = other's epoch time / this row's")
         for name in args.configs or CONFIGURATIONS:
             tables += run_configuration(name, data, args)
