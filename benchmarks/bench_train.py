@@ -613,7 +613,8 @@ def build_parser(prog="fastblas bench train"):
     parser.add_argument("--plot", metavar="FILE.png",
                         help="also write a grid of bar charts of the speed-ups (needs "
                              "matplotlib)")
-    _timing.add_results_option(parser)
+    _timing.add_results_option(parser, "train.json and train.md (for some configurations "
+                                       "only: train-CONFIG+CONFIG.json and .md)")
     return parser
 
 
@@ -710,10 +711,17 @@ def spread_warning(tables):
          for t in tables for r in t["rows"]})
 
 
-def _save(directory, title, settings, tables, notes):
+def _save(directory, name, title, settings, tables, notes):
     return _timing.save_results(
-        directory, "train", title, settings, [(t["title"], t["markdown"]) for t in tables],
+        directory, name, title, settings, [(t["title"], t["markdown"]) for t in tables],
         [{k: v for k, v in t.items() if k != "markdown"} for t in tables], notes)
+
+
+def results_name(configs):
+    """``train``, or ``train-mlp+rbm`` for a run of some configurations only."""
+    chosen = [name for name in CONFIGURATIONS if name in configs]
+    return "train" if not configs or chosen == list(CONFIGURATIONS) else (
+        "train-" + "+".join(chosen))
 
 
 def main(argv=None, prog="fastblas bench train"):
@@ -731,7 +739,8 @@ def main(argv=None, prog="fastblas bench train"):
             tables += run_configuration(name, data, args)
             notes = [spread_warning(tables), _timing.load_warning()]
             if args.results:    # after every configuration: a long run keeps what it did
-                paths = _save(args.results, title, settings, tables, notes)
+                paths = _save(args.results, results_name(args.configs), title, settings,
+                              tables, notes)
     if notes[1]:
         print(notes[1])
     if args.plot:
