@@ -419,8 +419,9 @@ def thread_epoch(recipe):
 
 
 def thread_rows(recipe, cores):
-    """fastblas float32 at 1 and ``cores`` BLAS threads, its own choice when it has
-    ``n_threads``, and two models one after the other against two at once."""
+    """fastblas float32 at 1 and ``cores`` (the usable cores) BLAS threads, its own
+    choice when it has ``n_threads``, and two models one after the other against two
+    at once."""
     has_n_threads = _fastblas_has_n_threads(recipe.model)
     epoch = thread_epoch(recipe)
     rows = {}
@@ -686,7 +687,7 @@ def run_configuration(name, data, args):
                            rows=[dict(contender=c, dtype=d, seconds=t, warmup_seconds=w)
                                  for (c, d), (t, w) in timed.items()]))
     if not args.no_thread_table and _importable("sklearn"):
-        cores = max(args.threads)
+        cores = _timing.usable_cores()
         how = "fit(n_iter=1)" if thread_epoch(recipe) is FastblasFitEpoch else "warm epochs"
         print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads ({how})")
         timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup)
