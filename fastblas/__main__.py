@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from fastblas import _recipes
 from fastblas.datasets import EmbeddedDataWarning, find_fashion_mnist, load_fashion_mnist
 
 MATPLOTLIB_HINT = 'matplotlib is not installed: pip install "fastblas[plot]"'
@@ -284,12 +285,12 @@ def run_bench(args):
     return module.main(args.args) or 0
 
 
-def _train_and_time(kind, make, config, X_train, y_train, epochs, evaluate, describe):
+def _train_and_time(kind, make, recipe, X_train, y_train, epochs, evaluate, describe):
     """Train fastblas's model (else the NumPy reference, said so) and print its quality;
     then time one epoch of it against the NumPy reference, interleaved.
 
     ``make(impl, callback)`` builds the model, ``describe(last_record)`` words its
-    quality, ``config`` is the matching bench_train configuration.
+    quality, ``recipe`` is the matching training recipe.
     """
     cls, why_not = fastblas_estimator(kind)
     impl = "numpy" if cls is None else "fastblas"
@@ -299,24 +300,15 @@ def _train_and_time(kind, make, config, X_train, y_train, epochs, evaluate, desc
     model = train(make(impl, progress), X_train, y_train, progress)
     print(f"  {impl}: " + describe(progress.records[-1] if progress.records else {}))
     if cls is not None:
-        _print_speed(config, X_train, y_train)
+        _print_speed(recipe, X_train, y_train)
     return model
 
 
-def _print_speed(config, X, y, repeat=5):
-    """One float32 epoch of fastblas and of the NumPy reference, interleaved; medians.
-
-    On one BLAS thread: on a small shared machine 2-thread OpenBLAS calls stall now
-    and then, which swamps epochs this short (see the README).
-    """
-    from threadpoolctl import threadpool_limits   # a scikit-learn dependency
-    bench_train = import_benchmark("bench_train")
-    contenders = [c for c in config.contenders
-                  if c.dtype == np.float32 and c.name in ("fastblas", "numpy reference")]
-    with threadpool_limits(limits=1, user_api="blas"):
-        seconds = dict(zip((c.name for c in contenders), bench_train.time_epochs(
-            contenders, {np.float32: (X, y)}, repeat, warmup_samples=min(len(X), 200))))
-    fast, ref = seconds["fastblas"], seconds["numpy reference"]
+def _print_speed(recipe, X, y, repeat=5):
+    """One float32 epoch of fastblas and of the NumPy reference, interleaved; medians,
+    on one BLAS thread."""
+    seconds = import_benchmark("bench_train").time_recipe(recipe, X, y, repeat=repeat)
+    fast, ref = seconds["fastblas"], seconds["numpy"]
     print(f"  speed, one epoch over {len(X)} images (1 BLAS thread, interleaved, "
           f"median of {repeat}): "
           f"fastblas {fast:.3f} s, NumPy reference {ref:.3f} s: "
@@ -356,11 +348,10 @@ def run_demo(args):
     def describe_rbm(last):
         return f"test reconstruction error {last.get('recon error', np.nan):.4f}"
 
-    bench_train = import_benchmark("bench_train")
     rbm = _train_and_time(
         "rbm", lambda impl, cb: make_rbm(impl, hidden, epochs, 100, 0.1, 0.9, seed,
                                          np.float32, cb),
-        bench_train.rbm_cd1(n_hidden=hidden), X_train, y_train, epochs, rbm_metrics(X_test),
+        _recipes.RECIPES["rbm"].with_hidden(hidden), X_train, y_train, epochs, rbm_metrics(X_test),
         describe_rbm)
     if _sklearn_available():
         print("  linear classifier (logistic regression) test accuracy: on raw pixels "
@@ -379,7 +370,7 @@ def run_demo(args):
 
     _train_and_time(
         "mlp", lambda impl, cb: make_mlp(impl, [hidden], epochs, 100, 0.1, seed, np.float32, cb),
-        bench_train.mlp_configuration("mlp", hidden, "tanh", "sgd", 100, 0.1),
+        _recipes.RECIPES["mlp"].with_hidden(hidden),
         X_train, y_train, epochs, mlp_metrics(X_test, y_test), describe_mlp)
     print("\nmore: fastblas bench level1|gemm|train, fastblas train rbm|mlp --help")
     return 0
