@@ -25,9 +25,9 @@ from fastblas._blas import (
     iamax,
     nrm2,
     scal,
-    show_config,
     swap,
 )
+from fastblas._config import show_config
 
 __version__ = "0.1.0"
 
