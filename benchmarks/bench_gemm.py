@@ -10,14 +10,13 @@ GFLOP/s (2*m*n*k floating-point operations per product) of
 
 and the speed-up of fastblas (matmul's time / fastblas's time, and matmul out='s
 time / fastblas C='s time), the contenders timed interleaved in one process
-(medians; see ``_timing``), with the BLAS capped at 1 and at 2 threads
-(threadpoolctl; without it, the BLAS default).
+(see ``_timing``), with the BLAS capped at 1 and at 2 threads (threadpoolctl;
+without it, the BLAS default).
 
 Shapes: square 8, 64, 512, 2048 and the training shapes (100x784)@(784x500)
 (a batch through a 784-500 layer) and (500x100)@(100x784) (the weight gradient).
 
-Run:  python -m fastblas.benchmarks.bench_gemm [--quick] [--plot speedup.png]
-      (from a source checkout with an in-place build: python -m benchmarks.bench_gemm)
+Run as ``fastblas bench gemm`` or ``python -m fastblas.benchmarks.bench_gemm``.
 """
 import argparse
 
@@ -42,8 +41,11 @@ CONTENDERS = {
     "matmul": "matmul(A, B)",
     "matmul out=": "matmul(A, B, out=C)",
 }
-# (contender, its fastblas counterpart) pairs whose time ratio is reported.
+# (contender, its fastblas counterpart) pairs whose time ratio is reported, and the title of its panel in the plot.
 SPEEDUPS = [("matmul", "fastblas"), ("matmul out=", "fastblas C=")]
+PANELS = {"fastblas": "new C: gemm(1.0, A, B) vs matmul(A, B)",
+          "fastblas C=": "in place: gemm(..., C=C) vs matmul(..., out=C)"}
+SHAPE_MARKERS = "D^vsP*"
 
 
 def _namespace(dtype, m, k, n, rng):
@@ -52,7 +54,8 @@ def _namespace(dtype, m, k, n, rng):
 
 
 def run(shapes, dtypes, repeat, threads, target, seed=0):
-    """Time every shape; returns one dict per (shape, dtype, threads) with seconds per call."""
+    """Time every shape; returns one dict per (shape, dtype, threads) whose
+    ``seconds`` maps each contender to its ``_timing.Timing`` per call."""
     rng = np.random.default_rng(seed)
     results = []
     for label, limit in _timing.blas_thread_limits(threads):
@@ -67,9 +70,9 @@ def run(shapes, dtypes, repeat, threads, target, seed=0):
     return results
 
 
-def _gflops(result, contender):
-    m, k, n = result["shape"]
-    return 2.0 * m * n * k / result["seconds"][contender] / 1e9
+def _flops(shape):
+    m, k, n = shape
+    return 2.0 * m * n * k
 
 
 def _format_shape(shape):
@@ -82,24 +85,58 @@ def format_results(results, markdown=False):
                + ["fastblas GFLOP/s", "matmul GFLOP/s"]
                + [f"vs {other}" for other, _ in SPEEDUPS])
     rows = [[_format_shape(r["shape"]), r["dtype"], r["threads"]]
-            + [f"{1e6 * r['seconds'][c]:,.1f}" for c in CONTENDERS]
-            + [f"{_gflops(r, c):.1f}" for c in ("fastblas", "matmul")]
+            + [_timing.format_timing(r["seconds"][c], scale=1e6) for c in CONTENDERS]
+            + [_timing.format_significant(_flops(r["shape"]) / r["seconds"][c] / 1e9)
+               for c in ("fastblas", "matmul")]
             + [f"{r['seconds'][other] / r['seconds'][mine]:.2f}x" for other, mine in SPEEDUPS]
             for r in results]
     return _timing.format_table(headers, rows, markdown, left=2)
 
 
+def spread_warning(results):
+    return _timing.spread_warning(
+        {f"{_format_shape(r['shape'])} {r['dtype']} {r['threads']} thr": r["seconds"].values()
+         for r in results})
+
+
 def plot(results, path):
-    panels = {}
-    for r in results:
-        series = panels.setdefault(r["dtype"], {})
-        m, k, n = r["shape"]
-        for other, mine in SPEEDUPS:
-            label = f"{mine} vs {other}, {r['threads']} thr"
-            series.setdefault(label, []).append(
-                (2 * m * n * k, r["seconds"][other] / r["seconds"][mine]))
-    _timing.plot_speedups(panels, path, xlabel="FLOP per product (2mnk)",
-                          title="fastblas gemm: speed-up against np.matmul")
+    """One panel per comparison: speed-up against the FLOP count. Square products
+    are joined by lines, one per (dtype, threads); every other shape is a lone
+    marker of its own (two shapes of one FLOP count are not joined), filled at the
+    first thread count and hollow at the others."""
+    from matplotlib.lines import Line2D
+
+    def series(r):
+        return f"{r['dtype']}, {r['threads']} thr"
+
+    square = [r for r in results if len(set(r["shape"])) == 1]
+    other = [r for r in results if len(set(r["shape"])) > 1]
+    styles = _timing.series_styles(list(dict.fromkeys(map(series, results))))
+    first_threads = results[0]["threads"] if results else None
+    markers = {shape: SHAPE_MARKERS[i % len(SHAPE_MARKERS)] for i, shape in
+               enumerate(dict.fromkeys(r["shape"] for r in other))}
+    fig, axes = _timing.speedup_figure(len(SPEEDUPS))
+    handles = {}
+    for ax, (slower, mine) in zip(axes, SPEEDUPS):
+        for label, style in styles.items():
+            points = sorted((_flops(r["shape"]), r["seconds"][slower] / r["seconds"][mine])
+                            for r in square if series(r) == label)
+            if points:
+                handles[f"square, {label}"], = ax.plot(*zip(*points), **style)
+        for r in other:
+            colour = styles[series(r)]["color"]
+            ax.plot([_flops(r["shape"])], [r["seconds"][slower] / r["seconds"][mine]],
+                    linestyle="none", marker=markers[r["shape"]], markersize=7,
+                    markeredgecolor=colour,
+                    markerfacecolor=colour if r["threads"] == first_threads else "none")
+        _timing.style_speedup_axes(ax, PANELS[mine], "floating-point operations per "
+                                   "product, 2mnk (log scale)")
+    for shape, marker in markers.items():
+        handles[f"{_format_shape(shape)} (hollow: other thread counts)"] = Line2D(
+            [], [], linestyle="none", marker=marker, markersize=7, color="black")
+    _timing.finish_figure(fig, path, "fastblas gemm: speed-up against np.matmul "
+                          "(above 1x: fastblas is faster)", list(handles.values()),
+                          list(handles), legend_columns=3)
 
 
 def _parse_shapes(text):
@@ -115,10 +152,29 @@ def _parse_shapes(text):
     return shapes
 
 
-def build_parser():
+DESCRIPTION = """\
+Level-3 BLAS: fastblas.gemm against NumPy's matmul.
+
+For each shape (m x k) @ (k x n), C-ordered operands, the time per call and the
+GFLOP/s (2mnk floating-point operations per product) of
+  fastblas      fastblas.gemm(1.0, A, B)        a new C
+  fastblas C=   fastblas.gemm(1.0, A, B, C=C)   C written in place
+  matmul        np.matmul(A, B)                 a new C
+  matmul out=   np.matmul(A, B, out=C)          C written in place
+timed interleaved in one process, and fastblas's speed-up (matmul's time /
+fastblas's time)."""
+
+EPILOG = """\
+Each time is the median of the rounds, with the interquartile range as a % of
+it; a warning names the rows whose spread exceeds 20% and says when the
+machine is busier than its cores. Times include timeit's loop overhead (tens
+of ns)."""
+
+
+def build_parser(prog="fastblas bench gemm"):
     parser = argparse.ArgumentParser(
-        prog="bench_gemm", description=__doc__.split("\n\n")[0],
-        epilog="Times include timeit's loop overhead (tens of ns).")
+        prog=prog, description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=_timing.parse_int_list,
                         help="square sizes, e.g. 8,64 (default: 8,64,512,2048)")
     parser.add_argument("--shapes", type=_parse_shapes,
@@ -128,24 +184,33 @@ def build_parser():
         parser,
         quick_help="a short run (float32, square 8 and 512 and (100x784)@(784x500), "
                    "1 thread, 3 rounds of ~5 ms); explicit options still win",
-        plot_help="also write speed-up against FLOP count as a PNG (needs matplotlib)",
+        plot_help="also write the speed-ups against the FLOP count as a PNG "
+                  "(needs matplotlib)",
         threads_help="BLAS thread caps (threadpoolctl), default 1,2")
     return parser
 
 
-def main(argv=None):
-    parser = build_parser()
+def main(argv=None, prog="fastblas bench gemm"):
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     _timing.require_matplotlib(parser, args.plot)
+    _timing.check_output_directory(parser, "--plot", args.plot)
     settings = _timing.settings_from_args(parser, args, DEFAULTS, QUICK)
     shapes = list(dict.fromkeys([(s, s, s) for s in settings["sizes"]] + settings["shapes"]))
 
-    _timing.print_header("fastblas gemm comparison: us per call", settings,
+    title = "fastblas gemm comparison: us per call"
+    _timing.print_header(title, settings,
                          "GFLOP/s = 2mnk / time; speed-up = matmul's time / fastblas's time")
     print()
     results = run(shapes, settings["dtypes"], settings["repeat"], settings["threads"],
                   settings["target"], seed=args.seed)
-    _timing.print_results(format_results(results, args.markdown), results, plot, args.plot)
+    notes = [spread_warning(results), _timing.load_warning()]
+    _timing.print_results(format_results(results, args.markdown), results, plot, args.plot,
+                          notes)
+    if args.results:
+        paths = _timing.save_results(args.results, "gemm", title, settings,
+                                     format_results(results, True), results, notes)
+        print("results written to " + " and ".join(paths))
     return 0
 
 

@@ -1,10 +1,12 @@
-"""The comparison scripts run, on tiny settings, and their timing helper does what it says.
+"""The comparison scripts run, on tiny settings, and their timing engine does what it says.
 
-No speed is asserted here (speed lives in benchmarks/); these tests check the
-interleaving, the option handling, the table and that each script runs end to end
-as a module and as a file.
+No speed, and nothing of how a time prints, is asserted here (speed lives in
+benchmarks/): these tests check the interleaving, the statistics of given
+samples, the option handling, the tables' rows and columns, the saved results,
+and that each script runs end to end as a module and as a file.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -48,7 +50,53 @@ def test_time_interleaved_rotates_the_order_and_takes_the_median():
     assert calibration == ["a", "b", "c"]
     assert rounds == list("abc" "bca" "cab" "abc")
     assert set(result) == {"a", "b", "c"}
-    assert result["a"] >= 0.002 and result["b"] >= 0.004 and result["c"] >= 0.002
+    assert all(len(timing.samples) == 4 for timing in result.values())
+
+
+def test_time_interleaved_with_fixed_loops_skips_the_calibration():
+    calls = []
+    result = _timing.time_interleaved({"a": lambda: calls.append("a"),
+                                       "b": lambda: calls.append("b")}, repeat=3, loops=2)
+    assert calls == list("aabb" "bbaa" "aabb")
+    assert len(result["a"].samples) == 3
+    with pytest.raises(ValueError, match="loops"):
+        _timing.time_interleaved({"a": "pass"}, loops=0)
+
+
+def test_timing_is_the_median_with_its_interquartile_range():
+    timing = _timing.Timing([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert timing == 3.0 and isinstance(timing, float)
+    assert timing.samples == (1.0, 2.0, 3.0, 4.0, 5.0)
+    assert timing.iqr == 2.0 and timing.relative_spread == pytest.approx(2 / 3)
+    assert 2 * timing == 6.0 and type(2 * timing) is float
+    assert _timing.Timing([7.0]).iqr == 0.0
+    assert _timing.Timing([1.0, 3.0]).iqr == 1.0        # half the range
+    assert timing.as_dict() == {"median": 3.0, "iqr": 2.0, "samples": [1, 2, 3, 4, 5]}
+    with pytest.raises(ValueError):
+        _timing.Timing([])
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.0, "0"), (2.4e-7 * 1e6, "0.240"), (0.0523, "0.0523"), (4, "4.00"), (183.2, "183"),
+    (1835.1, "1,835"), (105749.9, "105,750"), (-2.5, "-2.50")])
+def test_format_significant_never_rounds_to_zero(value, text):
+    assert _timing.format_significant(value) == text
+
+
+def test_spread_warning_names_the_noisy_rows_only():
+    quiet, noisy = _timing.Timing([1.0, 1.01, 1.02]), _timing.Timing([1.0, 2.0, 3.0])
+    assert _timing.spread_warning({"a": quiet, "b": [quiet, quiet]}) is None
+    warning = _timing.spread_warning({"a": quiet, "b": [quiet, noisy], "c": noisy})
+    assert "2 row(s)" in warning and "b (±50%)" in warning and "c (±50%)" in warning
+    assert "a (" not in warning
+
+
+def test_load_warning_compares_the_load_with_the_usable_cores(monkeypatch):
+    cores = _timing.usable_cores()
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 0.5, 0.0, 0.0))
+    assert f"more than the {cores} usable cores" in _timing.load_warning()
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores - 0.5, 0.0, 0.0))
+    assert _timing.load_warning() is None
 
 
 def test_time_interleaved_statements_see_the_namespace_as_locals():
@@ -56,7 +104,7 @@ def test_time_interleaved_statements_see_the_namespace_as_locals():
     y = np.zeros(3)
     result = _timing.time_interleaved({"iadd": "y += 1.0"}, {"y": y}, repeat=2, target=1e-4)
     assert y[0] >= 3 and np.all(y == y[0])  # calibration + 2 timings, in place
-    assert result["iadd"] > 0
+    assert len(result["iadd"].samples) == 2
     with pytest.raises(ValueError, match="repeat"):
         _timing.time_interleaved({"pass": "pass"}, repeat=0)
 
@@ -94,34 +142,66 @@ def test_short_vectors_are_timed_at_the_first_thread_count_only():
     expected = {(op, n, t) for op in bench_level1.OPERATIONS
                 for n, t in [(8, "1"), (long_n, "1"), (long_n, "2")]}
     assert seen == expected
-    assert all(ns > 0 for r in results for ns in r["ns"].values())
+    assert all(set(r["seconds"]) == set(bench_level1.CONTENDERS) for r in results)
 
 
-def _table_rows(output, first_words):
-    return [line.split() for line in output.splitlines()
-            if line.split() and line.split()[0] in first_words]
+def _markdown_table(output):
+    """The header and rows of the Markdown table in ``output``, as lists of cells."""
+    lines = [line for line in output.splitlines() if line.startswith("| ")]
+    header, rows = lines[0], lines[2:]
+    return ([cell.strip() for cell in header.strip("|").split("|")],
+            [[cell.strip() for cell in row.strip("|").split("|")] for row in rows])
 
 
 def test_bench_level1_prints_one_row_per_op_dtype_and_size(capsys):
-    assert bench_level1.main(TINY_LEVEL1) == 0
+    assert bench_level1.main(TINY_LEVEL1 + ["--markdown"]) == 0
     out = capsys.readouterr().out
     assert "empty Python call f():" in out
-    rows = _table_rows(out, set(bench_level1.OPERATIONS))
+    header, rows = _markdown_table(out)
+    assert header == ["op", "dtype", "n", "threads", "fastblas ns", "numpy ns", "scipy ns",
+                      "vs numpy", "vs scipy"]
     assert sorted((r[0], r[1], r[2]) for r in rows) == sorted(
         (op, "float64", n) for op in bench_level1.OPERATIONS for n in ("8", "33"))
-    for row in rows:  # ... 3 times in ns, then 2 speed-ups
-        assert all(float(cell.replace(",", "")) > 0 for cell in row[4:7])
-        assert all(cell.endswith("x") and float(cell[:-1]) > 0 for cell in row[7:9])
+    assert all(len(row) == len(header) for row in rows)
 
 
-def test_bench_gemm_prints_gflops_and_speedups(capsys):
-    assert bench_gemm.main(TINY_GEMM) == 0
-    rows = _table_rows(capsys.readouterr().out, {"(8x8)@(8x8)", "(3x5)@(5x4)"})
-    assert len(rows) == 2
-    for row in rows:  # shape dtype threads, 4 times in us, 2 GFLOP/s, 2 speed-ups
-        assert row[1] == "float32" and len(row) == 11
-        assert all(float(cell.replace(",", "")) > 0 for cell in row[3:9])
-        assert all(cell.endswith("x") for cell in row[9:])
+def test_bench_gemm_prints_one_row_per_shape(capsys):
+    assert bench_gemm.main(TINY_GEMM + ["--markdown"]) == 0
+    header, rows = _markdown_table(capsys.readouterr().out)
+    assert header == (["shape", "dtype", "threads"]
+                      + [f"{c} us" for c in bench_gemm.CONTENDERS]
+                      + ["fastblas GFLOP/s", "matmul GFLOP/s", "vs matmul", "vs matmul out="])
+    assert sorted(row[0] for row in rows) == ["(3x5)@(5x4)", "(8x8)@(8x8)"]
+    assert all(len(row) == len(header) and row[1] == "float32" for row in rows)
+
+
+@pytest.mark.parametrize("script, name", [(bench_level1, "level1"), (bench_gemm, "gemm")])
+def test_results_are_saved_as_json_and_markdown_with_the_machine(script, name, tmp_path,
+                                                                 capsys):
+    tiny = TINY_LEVEL1 if script is bench_level1 else TINY_GEMM
+    assert script.main(tiny + ["--results", str(tmp_path / "out")]) == 0
+    record = json.loads((tmp_path / "out" / f"{name}.json").read_text())
+    assert record["benchmark"] == name and record["settings"]["repeat"] == 1
+    assert record["machine"]["usable_cores"] >= 1 and "numpy" in record["machine"]
+    first = record["results"][0]
+    assert set(first["seconds"]["fastblas"]) == {"median", "iqr", "samples"}
+    markdown = (tmp_path / "out" / f"{name}.md").read_text()
+    assert markdown.startswith("# fastblas") and "- CPU:" in markdown
+    assert "| " + ("op" if name == "level1" else "shape") in markdown
+
+
+@pytest.mark.parametrize("script, prog", [(bench_level1, "fastblas bench level1"),
+                                          (bench_gemm, "fastblas bench gemm")])
+def test_help_is_plain_text_with_the_command_name(script, prog, capsys):
+    with pytest.raises(SystemExit) as exc:
+        script.main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: {prog} ")
+    assert "``" not in text and ":func:" not in text and "benchmarks/" not in text
+    with pytest.raises(SystemExit):
+        script.main(["--help"], prog="other name")
+    assert capsys.readouterr().out.startswith("usage: other name ")
 
 
 @pytest.mark.parametrize("script", [bench_level1, bench_gemm])
@@ -141,6 +221,15 @@ def test_plot_without_matplotlib_says_how_to_install_it(monkeypatch, capsys):
     assert exc.value.code == 2
     assert "pip install matplotlib" in capsys.readouterr().err
     assert not os.path.exists("never-written.png")
+
+
+def test_plot_into_a_missing_directory_is_refused_before_timing(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    with pytest.raises(SystemExit) as exc:
+        bench_gemm.main(TINY_GEMM + ["--plot", str(tmp_path / "missing" / "x.png")])
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert "does not exist" in captured.err and "GFLOP" not in captured.out
 
 
 @pytest.mark.parametrize("script", [bench_level1, bench_gemm])
