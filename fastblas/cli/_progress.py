@@ -35,16 +35,19 @@ class Progress:
         if self._images is not None:
             self._images.update(done - self._images.n)
 
-    def end_epoch(self, epoch, seconds, metrics):
-        """Epoch ``epoch`` took ``seconds``; ``metrics`` maps a name to a value."""
-        rate = f"{self.n_samples / seconds:,.0f} img/s"
+    def end_epoch(self, epoch, metrics, seconds=None):
+        """Epoch ``epoch`` took ``seconds`` (None: not shown); ``metrics`` maps a name
+        to a value."""
+        shown = _format_metrics(metrics)
+        if seconds is not None:
+            shown += f"  {seconds:.2f} s, {self.n_samples / seconds:,.0f} img/s"
         if self._epochs is not None:
-            self._epochs.set_postfix_str(f"{_format_metrics(metrics)}  {rate}", refresh=False)
+            self._epochs.set_postfix_str(shown, refresh=False)
             self._epochs.update(1)
             self._images.reset()
         else:
-            print(f"{self.label}: epoch {epoch}/{self.n_epochs}  {_format_metrics(metrics)}  "
-                  f"{seconds:.2f} s, {rate}", file=self.stream, flush=True)
+            print(f"{self.label}: epoch {epoch}/{self.n_epochs}  {shown}", file=self.stream,
+                  flush=True)
 
     def close(self):
         for bar in (self._images, self._epochs):

@@ -113,7 +113,7 @@ def train(trainer, n_epochs, data, label, stop):
         for epoch in range(1, n_epochs + 1):
             seconds, loss = trainer.run_epoch(progress.advance, stop)
             metrics = _metrics(trainer.kind, trainer.model, loss, data.X_test, data.y_test)
-            progress.end_epoch(epoch, seconds, metrics)
+            progress.end_epoch(epoch, metrics, seconds)
             records.append({"epoch": epoch, "seconds": seconds, **metrics})
     except Interrupted as exc:
         exc.records = records
