@@ -163,7 +163,7 @@ def test_console_script_reports_the_version(tmp_path):
     (["train", "mlp", "--lr", "-1"], "--lr: expected a positive number, got '-1'"),
     (["train", "rbm", "--momentum", "1"], "--momentum: expected a number in [0, 1)"),
     (["train", "mlp", "--library", "numpy", "--hidden", "64,32"], "--library numpy"),
-    (["train", "rbm", "--library", "sklearn"], "scikit-learn's BernoulliRBM has no momentum"),
+    (["train", "rbm", "--library", "sklearn"], "BernoulliRBM trains by PCD-1 without momentum"),
     (["train", "gan"], "invalid choice: 'gan'"),
     (["bench", "nothing"], "invalid choice: 'nothing'"),
     (["--threads", "two"], "--threads: expected a positive integer, got 'two'"),

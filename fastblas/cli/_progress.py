@@ -24,8 +24,10 @@ class Progress:
             except ImportError:
                 tqdm = None
             if tqdm is not None:
-                self._epochs = tqdm(total=n_epochs, desc=label, unit="epoch", position=0,
-                                    file=self.stream, dynamic_ncols=True)
+                self._epochs = tqdm(total=n_epochs, desc=label, position=0, file=self.stream,
+                                    dynamic_ncols=True,
+                                    bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} epochs "
+                                               "[{elapsed}<{remaining}{postfix}]")
                 self._images = tqdm(total=n_samples, desc="  images", unit="img",
                                     unit_scale=True, position=1, leave=False,
                                     file=self.stream, dynamic_ncols=True)

@@ -11,6 +11,8 @@ from fastblas.cli._progress import Progress
 from fastblas.cli._training import EpochTrainer, Interrupted, StopRequest
 
 _LEARNING_RATE = {"rbm": "learning_rate", "mlp": "learning_rate_init"}
+# scikit-learn's BernoulliRBM always trains this way: PCD-1, no momentum or decay.
+_SKLEARN_RBM = {"momentum": 0.0, "persistent": True, "cd_k": 1, "weight_decay": 0.0}
 
 
 def description():
@@ -81,10 +83,13 @@ def recipe_from(args):
 def check_arguments(args):
     """Every check that can fail, before any data is loaded or any model trained."""
     recipe = recipe_from(args)
-    if args.library == "sklearn" and recipe.model == "rbm" and recipe.params.get("momentum"):
-        raise _options.UsageError(
-            "--library sklearn: scikit-learn's BernoulliRBM has no momentum; "
-            "use the rbm-sklearn recipe or --momentum 0")
+    if args.library == "sklearn" and recipe.model == "rbm":
+        unlike = [f"{name}={recipe.params[name]}" for name, value in _SKLEARN_RBM.items()
+                  if recipe.params.get(name, value) != value]
+        if unlike:
+            raise _options.UsageError(
+                f"--library sklearn: scikit-learn's BernoulliRBM trains by PCD-1 without "
+                f"momentum, not with {', '.join(unlike)}: try the rbm-sklearn recipe")
     if args.library == "numpy" and not _recipes.supports(recipe, "numpy"):
         try:
             _recipes.make_estimator(recipe, "numpy")
@@ -165,6 +170,8 @@ def run(args):
         print(note)
     model = _recipes.make_estimator(recipe, library, epochs=args.epochs,
                                     dtype=np.dtype(args.dtype), random_state=args.seed)
+    if args.threads and "n_threads" in getattr(model, "get_params", dict)():
+        model.set_params(n_threads=args.threads)     # estimators that choose their own
     label = f"{library} {args.recipe}"
     print(f"{label}: {recipe.layers()}, {recipe.description}, {args.epochs} epochs, "
           f"{args.dtype}" + (f", BLAS threads: {args.threads}" if args.threads else ""))
@@ -176,6 +183,9 @@ def run(args):
         try:
             records = train(trainer, args.epochs, data, label, stop)
         except Interrupted as exc:
+            if exc.epoch == 1 and exc.batches == 0:
+                print("interrupted before the first batch; nothing saved")
+                return 130
             written = _write_outputs(args, recipe, model, exc.records, data)
             print(f"{exc}; the model so far is {' and '.join(written)}" if written else
                   f"{exc}; nothing saved (--save FILE keeps the model)")
