@@ -191,8 +191,17 @@ def rbm_features(data, epochs):
           f"and the {units} RBM features {both:.3f} ({100 * (both - raw):+.1f} points)")
 
 
+def _default_threads():
+    """1, or None (the BLAS default) when threadpoolctl is not there to set it."""
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return None
+    return 1
+
+
 def run(args):
-    threads = 1 if args.threads is None else args.threads
+    threads = _default_threads() if args.threads is None else args.threads
     repeat = 5 if args.quick else 15
     n_train, epochs = (1000, 2) if args.quick else (args.n_train, args.epochs)
     with _options.blas_threads(threads):
@@ -202,8 +211,12 @@ def run(args):
               + (" (quick)" if args.quick else ""))
         for line in timing.describe_machine():
             print("  " + line)
-        print(f"All timings run with {threads} BLAS thread{'s' * (threads != 1)} "
-              "(--threads N to change).")
+        if threads is None:
+            print("All timings run with the BLAS library's default thread count "
+                  f"(--threads {_options.THREADPOOLCTL_HINT}).")
+        else:
+            print(f"All timings run with {threads} BLAS thread{'s' * (threads != 1)} "
+                  "(--threads N to change).")
         warning = timing.load_warning()
         if warning:
             print(warning)
