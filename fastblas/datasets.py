@@ -242,7 +242,7 @@ def find_fashion_mnist(path=None):
 def _read_embedded(subset):
     warnings.warn("Fashion-MNIST not found; using the small subset embedded in fastblas "
                   f"(500 training and 100 test images per class); {FULL_DATA_HINT}",
-                  EmbeddedDataWarning, stacklevel=2)
+                  EmbeddedDataWarning, stacklevel=3)
     source = resources.files("fastblas") / "data" / EMBEDDED_FILE
     with source.open("rb") as f, np.load(f) as npz:
         return npz[f"X_{subset}"], npz[f"y_{subset}"]

@@ -35,7 +35,7 @@ classifier. Every timing uses the same BLAS thread count (--threads)."""
 def add_arguments(parser):
     parser.add_argument("--quick", action="store_true",
                         help="a smoke test: fewer timing rounds, 1000 images, 2 epochs")
-    parser.add_argument("--epochs", type=_options.positive_int, default=10,
+    parser.add_argument("--epochs", type=_options.positive_int, default=10, metavar="N",
                         help="training epochs of each model (default: 10)")
     parser.add_argument("--n-train", type=_options.positive_int, default=5000, metavar="N",
                         help="training images (default: 5000, the embedded subset's size)")
