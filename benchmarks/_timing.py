@@ -46,7 +46,8 @@ __all__ = [
     "check_output_directory", "describe_machine",
     "finish_figure", "format_significant", "format_table", "format_timing", "load_warning",
     "machine_info", "parse_int_list", "plot_speedups", "print_header", "print_results",
-    "positive_int", "python_call_overhead", "require_matplotlib", "save_results", "series_styles", "settings_from_args",
+    "positive_int", "python_call_overhead", "require_matplotlib", "save_results",
+    "series_styles", "settings_from_args",
     "speedup_figure", "spread_warning", "style_speedup_axes", "time_interleaved",
     "usable_cores",
 ]

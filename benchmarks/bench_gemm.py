@@ -41,7 +41,8 @@ CONTENDERS = {
     "matmul": "matmul(A, B)",
     "matmul out=": "matmul(A, B, out=C)",
 }
-# (contender, its fastblas counterpart) pairs whose time ratio is reported, and the title of its panel in the plot.
+# (contender, its fastblas counterpart) pairs whose time ratio is reported, and the
+# title of each fastblas contender's panel in the plot.
 SPEEDUPS = [("matmul", "fastblas"), ("matmul out=", "fastblas C=")]
 PANELS = {"fastblas": "new C: gemm(1.0, A, B) vs matmul(A, B)",
           "fastblas C=": "in place: gemm(..., C=C) vs matmul(..., out=C)"}

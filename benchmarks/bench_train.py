@@ -1,310 +1,332 @@
-"""Time one training epoch over Fashion-MNIST: fastblas against the alternatives.
+"""One training epoch over Fashion-MNIST: fastblas against the alternatives.
 
-    python benchmarks/bench_train.py            # or: fastblas bench train
-    python benchmarks/bench_train.py --quick    # a smoke test, seconds
+Each configuration is a recipe of ``fastblas._recipes`` (model, parameters,
+data). Every contender builds a warm model of it (initialised by one untimed
+minibatch), then the contenders train one epoch each, interleaved in one
+process (``_timing.time_interleaved``), for ``repeat`` rounds: the table shows
+the median epoch and its spread. Every model is timed the same way, as an epoch
+of a warm model: ``partial_fit`` over the epoch (the MLPs), ``partial_fit`` per
+minibatch (the RBMs, whose ``partial_fit`` is one update), ``epoch`` (the NumPy
+references), a loop of optimizer steps (PyTorch).
 
-Each configuration is one network and recipe; its contenders train it for one
-epoch over the 60000 training images (or the subset embedded in fastblas, said
-so), timed interleaved in one process (every round times each contender once, in
-a rotating order), and the table shows the median epoch over ``--repeat`` rounds.
+Contenders, when installed: the NumPy references (``references.py``),
+fastblas.nn, scikit-learn, PyTorch and JAX (MLPs, CPU), and the "gemm floor":
+the epoch's matrix products alone, into preallocated outputs, through
+``fastblas.gemm`` (SciPy's BLAS, the one fastblas's loops call): the bound for
+fastblas's epoch. "gemm floor, NumPy's BLAS" makes the same products with
+``np.matmul(..., out=)`` through NumPy's own OpenBLAS build.
 
-Configurations (positional arguments; default: all):
-  rbm          the classic CD-1 recipe: 784-500, momentum 0.9, minibatch 100
-  rbm-sklearn  scikit-learn's BernoulliRBM defaults: 784-256, PCD, minibatch 10
-  mlp          the classic tutorial network: 784-500-10 tanh, plain SGD, minibatch 100
-  mlp-adam     784-100-10 relu, Adam, minibatch 32 (per-batch overhead shows)
-  mlp-sklearn  scikit-learn's MLPClassifier defaults: 784-100-10 relu, Adam, minibatch 200
+A second table per configuration compares BLAS thread counts for fastblas
+(float32): 1 and 2 threads, the automatic choice when the estimators have
+``n_threads``, and two models trained at once on two Python threads (joblib's
+threading backend, one BLAS thread each) against the same two epochs one after
+the other.
 
-Contenders, when installed, in float32 and float64: the NumPy references of
-``references.py`` (the "before"), fastblas.nn, scikit-learn, PyTorch (MLP, CPU),
-and "gemm floor": the same epoch's matrix products alone, into preallocated
-outputs, made by ``fastblas.gemm`` through SciPy's BLAS (the one fastblas's loops
-call): the bound for fastblas's epoch, and the ratios' last column. NumPy ships
-its own OpenBLAS build, which can be faster or slower at these shapes; the row
-"gemm floor, NumPy's BLAS" makes the same products with ``np.matmul(..., out=)``.
-
-To add a contender: ``config.add(name, make)`` in a configuration's function;
-``make(X, y)`` builds the model (untimed) and returns a function that trains it
-for one epoch over (X, y), X already in the dtype being timed.
+Run as ``fastblas bench train`` or ``python -m fastblas.benchmarks.bench_train``.
 """
 import argparse
 import contextlib
-import os
-import statistics
+import dataclasses
+import importlib
+import subprocess
 import sys
 import time
-import warnings
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
-try:
+from fastblas import _recipes
+
+if __package__:
     from . import _timing, references
-except ImportError:   # run as a file: python benchmarks/bench_train.py
+else:  # run as a file: this folder is sys.path[0]
     import _timing
     import references
 
-from fastblas.datasets import EmbeddedDataWarning, find_fashion_mnist, load_fashion_mnist
-
-DTYPES = (np.float32, np.float64)
 N_CLASSES = 10
+DTYPES = ("float32", "float64")
+CONFIGURATIONS = ("rbm", "rbm-sklearn", "mlp", "mlp-adam", "mlp-sklearn")
+QUICK_SAMPLES = 500
 
 
-@dataclass
-class Contender:
-    name: str
-    dtype: type
-    make: Callable   # make(X, y) -> epoch(), X already in dtype
-    role: str = ""   # "numpy", "sklearn" or "floor": the baselines of the table's ratios
-
-
-@dataclass
-class Configuration:
-    name: str
-    description: str
-    contenders: list = field(default_factory=list)
-
-    def add(self, name, make, role="", requires=None):
-        """One contender per dtype, if ``requires`` (module, or (module, attribute)) imports."""
-        if requires is not None and _importable(*np.atleast_1d(requires)) is None:
-            return
-        self.contenders.extend(Contender(name, dtype, make, role) for dtype in DTYPES)
-
-
-def _batches(n_samples, batch_size):
-    return [slice(start, min(start + batch_size, n_samples))
-            for start in range(0, n_samples, batch_size)]
-
-
-def _importable(module, attribute=None):
-    """The module (or one of its attributes), or None when it cannot be imported."""
+def _importable(module):
     try:
-        mod = __import__(module, fromlist=["_"])
-        return getattr(mod, attribute) if attribute else mod
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _fastblas_takes(model, parameter):
+    """Whether fastblas.nn's estimator of ``model`` takes ``parameter``."""
+    try:
+        return parameter in _recipes.make_estimator(
+            _recipes.RECIPES[model], "fastblas").get_params()
+    except ImportError:
+        return False
+
+
+def _fastblas_has_n_threads(model):
+    """Whether fastblas.nn's estimator takes ``n_threads`` (None: its own choice)."""
+    return _fastblas_takes(model, "n_threads")
+
+
+# ---------------------------------------------------------------- epochs
+#
+# An epoch runner is built as Runner(recipe, X, y, **options) -- building the
+# model and its state is untimed -- and trains one epoch over (X, y) per call.
+
+class ReferenceEpoch:
+    """The NumPy reference model: ``epoch`` over the data."""
+    library = "numpy"
+
+    def __init__(self, recipe, X, y):
+        self.model = _recipes.make_estimator(recipe, "numpy", dtype=X.dtype)
+        self.args = (X,) if recipe.model == "rbm" else (X, y)
+        head = slice(0, recipe.batch_size)
+        self.model.epoch(*(a[head] for a in self.args))    # initialise: one minibatch
+
+    @classmethod
+    def supports(cls, recipe):
+        return _recipes.supports(recipe, "numpy")
+
+    def __call__(self):
+        self.model.epoch(*self.args)
+
+
+class EstimatorEpoch:
+    """A scikit-learn style estimator of ``library``, warm.
+
+    The MLPs' ``partial_fit`` is an epoch in minibatches. An RBM with
+    ``warm_start`` trains its epoch by ``fit``, else by ``partial_fit`` per
+    minibatch (its ``partial_fit`` is one update), which validates its input
+    on every call as scikit-learn's does.
+    """
+    library = None
+
+    def __init__(self, recipe, X, y, **params):
+        self.rbm = recipe.model == "rbm"
+        self.warm_start = self.rbm and self._takes_warm_start(recipe)
+        if self.warm_start:
+            params["warm_start"] = True
+        self.model = _recipes.make_estimator(recipe, self.library, dtype=X.dtype, **params)
+        self.X, self.y = X, y
+        self.classes = np.arange(N_CLASSES)
+        self.batches = references.minibatches(len(X), recipe.batch_size)
+        first = self.batches[0]
+        if self.rbm:
+            self.model.partial_fit(X[first])
+        else:
+            self.model.partial_fit(X[first], y[first], classes=self.classes)
+
+    def _takes_warm_start(self, recipe):
+        return False
+
+    @classmethod
+    def supports(cls, recipe):
+        return True
+
+    def __call__(self):
+        if self.warm_start:
+            self.model.fit(self.X)
+        elif self.rbm:
+            for batch in self.batches:
+                self.model.partial_fit(self.X[batch])
+        else:
+            self.model.partial_fit(self.X, self.y, classes=self.classes)
+
+
+class FastblasEpoch(EstimatorEpoch):
+    library = "fastblas"
+
+    def _takes_warm_start(self, recipe):
+        return _fastblas_takes(recipe.model, "warm_start")
+
+
+class FastblasFitEpoch:
+    """fastblas's RBM trained by ``fit`` with ``n_iter=1``: the library's own epoch
+    loop, which draws new initial weights on every call (a few ms per epoch)."""
+
+    def __init__(self, recipe, X, y, **params):
+        self.model = _recipes.make_estimator(recipe, "fastblas", dtype=X.dtype, **params)
+        self.X = X
+
+    @classmethod
+    def supports(cls, recipe):
+        return recipe.model == "rbm" and not _fastblas_takes("rbm", "warm_start")
+
+    def __call__(self):
+        self.model.fit(self.X)
+
+
+class SklearnEpoch(EstimatorEpoch):
+    library = "sklearn"
+
+
+class TorchEpoch:
+    """The same MLP in PyTorch (CPU), with PyTorch's default initialisation: the same
+    steps for the recipes without weight penalty or shuffling."""
+
+    def __init__(self, recipe, X, y):
+        import torch
+        params = recipe.params
+        Xt, self.yt = torch.from_numpy(X), torch.from_numpy(y)
+        self.Xt = Xt
+        torch.manual_seed(0)
+        activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[params["activation"]]
+        sizes = [X.shape[1], *recipe.hidden_units]
+        layers = []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(fan_in, fan_out), activation()]
+        self.model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], N_CLASSES)
+                                         ).to(Xt.dtype)
+        if params["solver"] == "sgd":
+            self.optimizer = torch.optim.SGD(self.model.parameters(),
+                                             lr=params["learning_rate_init"])
+        else:
+            self.optimizer = torch.optim.Adam(self.model.parameters(),
+                                              lr=params["learning_rate_init"])
+        self.loss = torch.nn.CrossEntropyLoss()
+        self.batches = references.minibatches(len(X), recipe.batch_size)
+
+    @classmethod
+    def supports(cls, recipe):
+        return _recipes.supports(recipe, "numpy") and recipe.model == "mlp"
+
+    def __call__(self):
+        for batch in self.batches:
+            self.optimizer.zero_grad(set_to_none=True)
+            self.loss(self.model(self.Xt[batch]), self.yt[batch]).backward()
+            self.optimizer.step()
+
+
+class JaxEpoch:
+    """A jitted train step scanned over the epoch, from ``jax_reference.make_epoch``
+    when that module and JAX are installed; its compile time is kept in
+    ``compile_seconds`` and excluded from the epoch."""
+
+    def __init__(self, recipe, X, y):
+        p = recipe.params
+        (hidden,) = recipe.hidden_units
+        self.epoch, self.compile_seconds = _jax_reference().make_epoch(
+            hidden, p["activation"], p["solver"], p["batch_size"], p["learning_rate_init"],
+            X.dtype, 0)
+        self.X, self.Y = X, np.eye(N_CLASSES, dtype=X.dtype)[y]
+
+    @classmethod
+    def supports(cls, recipe):
+        return (_recipes.supports(recipe, "numpy") and recipe.model == "mlp"
+                and _jax_reference() is not None)
+
+    def __call__(self):
+        self.epoch(self.X, self.Y)
+
+
+def _jax_reference():
+    """``jax_reference`` beside this module when it and JAX import, else None."""
+    if not _importable("jax"):
+        return None
+    try:
+        return importlib.import_module(
+            f"{__package__}.jax_reference" if __package__ else "jax_reference")
     except ImportError:
         return None
 
 
-# ---------------------------------------------------------------- RBM
+class GemmFloor:
+    """The matrix products of one epoch alone, into preallocated outputs, through
+    ``fastblas.gemm`` (``library = "fastblas"``) or ``np.matmul`` (``"numpy"``).
 
-def matmul_into(library):
-    """``out[...] = a @ b`` through NumPy's BLAS (np.matmul) or SciPy's (fastblas.gemm)."""
-    if library == "numpy":
-        return lambda a, b, out: np.matmul(a, b, out=out)
-    import fastblas
-    return lambda a, b, out: fastblas.gemm(1.0, a, b, 0.0, out)
+    RBM, per minibatch v0 (CD-1 and PCD-1 alike): v0 W, h W', v1 W, and the two
+    gradient products fused into one with k = 2 batch. MLP: a forward product
+    per layer, and per layer the weight gradient and (but the first) the delta.
+    """
+    library = "fastblas"
 
+    def __init__(self, recipe, X, y):
+        if self.library == "numpy":
+            self.matmul = lambda a, b, out: np.matmul(a, b, out=out)
+        else:
+            import fastblas
+            self.matmul = lambda a, b, out: fastblas.gemm(1.0, a, b, 0.0, out)
+        self.X = X
+        self.batch = recipe.batch_size
+        self.batches = references.minibatches(len(X), self.batch)
+        self.rbm = recipe.model == "rbm"
+        sizes = [X.shape[1], *recipe.hidden_units] + ([] if self.rbm else [N_CLASSES])
+        # Only the shapes matter, not the values.
+        self.weights = [np.zeros((a, b), X.dtype) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.grads = [np.zeros_like(w) for w in self.weights]
+        if self.rbm:
+            self.hidden = np.zeros((2, self.batch, sizes[1]), X.dtype)     # h0 and p_h1
+            self.visible = np.zeros((2 * self.batch, sizes[0]), X.dtype)   # v0 and v1
+        else:
+            self.activations = [np.zeros((self.batch, n), X.dtype) for n in sizes[1:]]
+            self.deltas = [np.zeros_like(a) for a in self.activations]
 
-def add_floors(config, floor, n_hidden, batch_size):
-    """The gemm floor through fastblas (the ratios' baseline) and through NumPy's BLAS."""
-    config.add("gemm floor", floor(n_hidden, batch_size, "fastblas"), role="floor",
-               requires="fastblas")
-    config.add("gemm floor, NumPy's BLAS", floor(n_hidden, batch_size, "numpy"))
+    @classmethod
+    def supports(cls, recipe):
+        return True
 
+    def __call__(self):
+        step = self._rbm_products if self.rbm else self._mlp_products
+        for batch in self.batches:
+            step(self.X[batch])
 
-def rbm_gemm_floor(n_hidden, batch_size, library):
-    """The matrix products of a CD-1 (or PCD-1) epoch, alone, into preallocated outputs."""
-    matmul = matmul_into(library)
+    def _rbm_products(self, v0):
+        matmul, W, m = self.matmul, self.weights[0], len(v0)
+        hidden, visible = self.hidden[:, :m], self.visible[:2 * m]
+        matmul(v0, W, hidden[0])                          # v0 -> h0
+        matmul(hidden[0], W.T, visible[m:])               # h0 -> v1
+        matmul(visible[m:], W, hidden[1])                 # v1 -> p_h1
+        matmul(visible.T, hidden.reshape(2 * m, -1), self.grads[0])   # both gradients
 
-    def make(X, y):
-        n_visible = X.shape[1]
-        W = np.zeros((n_visible, n_hidden), dtype=X.dtype)
-        # Only the shapes matter here, not the values: buffers for h0 and p_h1, v0 and v1.
-        hidden = np.zeros((2, batch_size, n_hidden), dtype=X.dtype)
-        visible = np.zeros((2 * batch_size, n_visible), dtype=X.dtype)
-        grad = np.zeros_like(W)
-        batches = _batches(X.shape[0], batch_size)
-
-        def epoch():
-            for batch in batches:
-                v0 = X[batch]
-                m = v0.shape[0]
-                matmul(v0, W, hidden[0, :m])                         # v0 -> h0
-                matmul(hidden[0, :m], W.T, visible[m:2 * m])         # h0 -> v1
-                matmul(visible[m:2 * m], W, hidden[1, :m])           # v1 -> p_h1
-                # the two gradient products fused into one with k = 2 * batch
-                matmul(visible[:2 * m].T, hidden[:, :m].reshape(2 * m, n_hidden), grad)
-        return epoch
-    return make
-
-
-def rbm_cd1(n_hidden=500, batch_size=100, learning_rate=0.1, momentum=0.9):
-    """The classic recipe: CD-1 with momentum 0.9, lr 0.1, minibatch 100, 500 hidden units."""
-    config = Configuration(
-        "rbm", f"Bernoulli RBM 784-{n_hidden}, CD-1, momentum {momentum}, lr {learning_rate}, "
-        f"minibatch {batch_size} (scikit-learn: its own PCD, no momentum)")
-
-    def numpy_ref(X, y):
-        model = references.NumpyRBM(n_hidden, learning_rate, momentum, batch_size,
-                                    dtype=X.dtype, random_state=0)
-        return lambda: model.epoch(X)
-
-    def fastblas_rbm(X, y):
-        from fastblas.nn import BernoulliRBM
-        model = BernoulliRBM(n_components=n_hidden, learning_rate=learning_rate,
-                             batch_size=batch_size, n_iter=1, momentum=momentum,
-                             persistent=False, cd_k=1, dtype=X.dtype.name, random_state=0)
-        return lambda: model.fit(X)
-
-    def sklearn_rbm(X, y):
-        from sklearn.neural_network import BernoulliRBM
-        model = BernoulliRBM(n_components=n_hidden, learning_rate=learning_rate,
-                             batch_size=batch_size, n_iter=1, random_state=0)
-        return lambda: model.fit(X)
-
-    config.add("numpy reference", numpy_ref, role="numpy")
-    config.add("fastblas", fastblas_rbm, requires=("fastblas.nn", "BernoulliRBM"))
-    config.add("scikit-learn", sklearn_rbm, role="sklearn", requires="sklearn")
-    add_floors(config, rbm_gemm_floor, n_hidden, batch_size)
-    return config
+    def _mlp_products(self, Xb):
+        matmul, m = self.matmul, len(Xb)
+        inputs = [Xb] + [a[:m] for a in self.activations[:-1]]
+        for x, W, out in zip(inputs, self.weights, self.activations):
+            matmul(x, W, out[:m])
+        for i in reversed(range(len(self.weights))):
+            matmul(inputs[i].T, self.deltas[i][:m], self.grads[i])
+            if i > 0:
+                matmul(self.deltas[i][:m], self.weights[i].T, self.deltas[i - 1][:m])
 
 
-def rbm_sklearn_defaults():
-    """What changing the import gives: scikit-learn's defaults (256 units, minibatch 10, PCD)."""
-    config = Configuration("rbm-sklearn", "Bernoulli RBM with scikit-learn's defaults: "
-                           "784-256, PCD-1, lr 0.1, minibatch 10")
-
-    def fastblas_rbm(X, y):
-        from fastblas.nn import BernoulliRBM
-        model = BernoulliRBM(n_iter=1, dtype=X.dtype.name, random_state=0)
-        return lambda: model.fit(X)
-
-    def sklearn_rbm(X, y):
-        from sklearn.neural_network import BernoulliRBM
-        model = BernoulliRBM(n_iter=1, random_state=0)
-        return lambda: model.fit(X)
-
-    config.add("fastblas", fastblas_rbm, requires=("fastblas.nn", "BernoulliRBM"))
-    config.add("scikit-learn", sklearn_rbm, role="sklearn", requires="sklearn")
-    add_floors(config, rbm_gemm_floor, 256, 10)
-    return config
+class NumpyGemmFloor(GemmFloor):
+    library = "numpy"
 
 
-# ---------------------------------------------------------------- MLP
+@dataclasses.dataclass(frozen=True)
+class Contender:
+    name: str
+    runner: type
+    role: str = ""              # "numpy", "sklearn" or "floor": the ratios' baselines
+    requires: str = "numpy"     # a module that must import
 
-def mlp_gemm_floor(n_hidden, batch_size, library):
-    """The matrix products of a one-hidden-layer MLP epoch, alone, into preallocated outputs."""
-    matmul = matmul_into(library)
-
-    def make(X, y):
-        n_features = X.shape[1]
-        W1 = np.zeros((n_features, n_hidden), dtype=X.dtype)
-        W2 = np.zeros((n_hidden, N_CLASSES), dtype=X.dtype)
-        H = np.zeros((batch_size, n_hidden), dtype=X.dtype)
-        dH = np.zeros_like(H)
-        Z = np.zeros((batch_size, N_CLASSES), dtype=X.dtype)
-        gW1, gW2 = np.zeros_like(W1), np.zeros_like(W2)
-        batches = _batches(X.shape[0], batch_size)
-
-        def epoch():
-            for batch in batches:
-                Xb = X[batch]
-                m = Xb.shape[0]
-                matmul(Xb, W1, H[:m])           # forward, hidden layer
-                matmul(H[:m], W2, Z[:m])        # forward, output layer
-                matmul(H[:m].T, Z[:m], gW2)     # backward: output weights
-                matmul(Z[:m], W2.T, dH[:m])     # backward: to the hidden layer
-                matmul(Xb.T, dH[:m], gW1)       # backward: hidden weights
-        return epoch
-    return make
+    def available(self, recipe):
+        return _importable(self.requires) and self.runner.supports(recipe)
 
 
-def mlp_configuration(name, n_hidden, activation, solver, batch_size, learning_rate):
-    """One hidden layer, softmax, no weight penalty, no shuffling: the same steps everywhere."""
-    config = Configuration(
-        name, f"MLP 784-{n_hidden}-10, {activation}, softmax cross-entropy, "
-        f"{'plain SGD' if solver == 'sgd' else 'Adam'} lr {learning_rate}, minibatch {batch_size}")
-    classes = np.arange(N_CLASSES)
-    settings = dict(hidden_layer_sizes=(n_hidden,), activation=activation, solver=solver,
-                    learning_rate_init=learning_rate, alpha=0.0, batch_size=batch_size,
-                    shuffle=False, random_state=0)
-    if solver == "sgd":
-        settings.update(momentum=0.0, nesterovs_momentum=False)
-
-    def numpy_ref(X, y):
-        model = references.NumpyMLP(n_hidden, learning_rate, batch_size, activation=activation,
-                                    solver=solver, dtype=X.dtype, random_state=0)
-        return lambda: model.epoch(X, y)
-
-    def fastblas_mlp(X, y):
-        from fastblas.nn import MLPClassifier
-        model = MLPClassifier(**settings, dtype=X.dtype.name)
-        return lambda: model.partial_fit(X, y, classes=classes)
-
-    def sklearn_mlp(X, y):
-        from sklearn.neural_network import MLPClassifier
-        model = MLPClassifier(**settings)
-        return lambda: model.partial_fit(X, y, classes=classes)
-
-    def torch_mlp(X, y):
-        import torch
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(
-            torch.nn.Linear(X.shape[1], n_hidden),
-            torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU(),
-            torch.nn.Linear(n_hidden, N_CLASSES)).to(Xt.dtype)
-        optimizer = (torch.optim.SGD if solver == "sgd" else torch.optim.Adam)(
-            model.parameters(), lr=learning_rate)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        batches = _batches(X.shape[0], batch_size)
-
-        def epoch():
-            for batch in batches:
-                optimizer.zero_grad(set_to_none=True)
-                loss_fn(model(Xt[batch]), yt[batch]).backward()
-                optimizer.step()
-        return epoch
-
-    config.add("numpy reference", numpy_ref, role="numpy")
-    config.add("fastblas", fastblas_mlp, requires=("fastblas.nn", "MLPClassifier"))
-    config.add("scikit-learn", sklearn_mlp, role="sklearn", requires="sklearn")
-    config.add("pytorch (cpu)", torch_mlp, requires="torch")
-    add_floors(config, mlp_gemm_floor, n_hidden, batch_size)
-    return config
-
-
-def mlp_sklearn_defaults():
-    """What changing the import gives: MLPClassifier() (100 relu units, Adam, minibatch 200)."""
-    config = Configuration("mlp-sklearn", "MLPClassifier with scikit-learn's defaults: "
-                           "784-100-10, relu, Adam lr 0.001, alpha 1e-4, minibatch 200, shuffled")
-    classes = np.arange(N_CLASSES)
-
-    def fastblas_mlp(X, y):
-        from fastblas.nn import MLPClassifier
-        model = MLPClassifier(random_state=0, dtype=X.dtype.name)
-        return lambda: model.partial_fit(X, y, classes=classes)
-
-    def sklearn_mlp(X, y):
-        from sklearn.neural_network import MLPClassifier
-        model = MLPClassifier(random_state=0)
-        return lambda: model.partial_fit(X, y, classes=classes)
-
-    config.add("fastblas", fastblas_mlp, requires=("fastblas.nn", "MLPClassifier"))
-    config.add("scikit-learn", sklearn_mlp, role="sklearn", requires="sklearn")
-    add_floors(config, mlp_gemm_floor, 100, 200)
-    return config
-
-
-CONFIGURATIONS = {
-    "rbm": rbm_cd1,
-    "rbm-sklearn": rbm_sklearn_defaults,
-    "mlp": lambda: mlp_configuration("mlp", 500, "tanh", "sgd", 100, 0.1),
-    "mlp-adam": lambda: mlp_configuration("mlp-adam", 100, "relu", "adam", 32, 1e-3),
-    "mlp-sklearn": mlp_sklearn_defaults,
-}
+CONTENDERS = [
+    Contender("numpy reference", ReferenceEpoch, role="numpy"),
+    Contender("fastblas", FastblasEpoch, requires="sklearn"),
+    Contender("fastblas fit(n_iter=1)", FastblasFitEpoch, requires="sklearn"),
+    Contender("scikit-learn", SklearnEpoch, role="sklearn", requires="sklearn"),
+    Contender("pytorch (cpu)", TorchEpoch, requires="torch"),
+    Contender("jax (cpu)", JaxEpoch, requires="jax"),
+    Contender("gemm floor", GemmFloor, role="floor"),
+    Contender("gemm floor, NumPy's BLAS", NumpyGemmFloor),
+]
 
 
 # ---------------------------------------------------------------- timing
 
 @contextlib.contextmanager
 def torch_threads(threads):
-    """Cap PyTorch's own thread pool too (threadpoolctl caps the BLAS pools); None: as is."""
-    torch = _importable("torch")   # imported now, so that its contenders start capped too
-    if torch is None or threads is None:
+    """Cap PyTorch's own thread pool too (threadpoolctl caps the BLAS pools)."""
+    if threads is None or not _importable("torch"):
         yield
         return
+    import torch
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -313,154 +335,412 @@ def torch_threads(threads):
         torch.set_num_threads(previous)
 
 
-def time_epochs(contenders, data, repeat, warmup_samples):
-    """Median seconds of one epoch for each contender, timed interleaved.
-
-    ``data`` maps a dtype to (X, y). Each contender first trains a throw-away
-    model on ``warmup_samples`` images (first-call costs: imports, BLAS threads),
-    then ``repeat`` rounds time one epoch of every contender, in rotating order.
-    """
-    epochs = []
-    for contender in contenders:
-        X, y = data[contender.dtype]
-        contender.make(X[:warmup_samples], y[:warmup_samples])()
-        epochs.append(contender.make(X, y))
-    seconds = [[] for _ in contenders]
-    for round_ in range(repeat):
-        for i in np.roll(np.arange(len(contenders)), -round_):
-            start = time.perf_counter()
-            epochs[i]()
-            seconds[i].append(time.perf_counter() - start)
-    return [statistics.median(s) for s in seconds]
+def _blas_limit(threads):
+    """A context manager capping the BLAS pools at ``threads`` (None: as they are)."""
+    if threads is None:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=threads, user_api="blas")
 
 
-def result_rows(contenders, seconds, n_samples):
-    """Table rows: time, samples/s, speed-ups over the NumPy reference and scikit-learn,
-    distance to the gemm floor (each against the contender of the same dtype)."""
-    def time_of(role, dtype):
-        return next((t for c, t in zip(contenders, seconds)
-                     if c.role == role and c.dtype == dtype), None)
+class WithThreads:
+    """``runner()`` with the BLAS (and PyTorch) pools capped at ``threads`` for the call."""
 
-    rows = []
-    for contender, t in zip(contenders, seconds):
-        numpy_t, sklearn_t, floor_t = (time_of(role, contender.dtype)
-                                       for role in ("numpy", "sklearn", "floor"))
-        rows.append([contender.name, np.dtype(contender.dtype).name, f"{t:.3f}",
-                     f"{n_samples / t:,.0f}",
-                     f"{numpy_t / t:.2f}x" if numpy_t else "-",
-                     f"{sklearn_t / t:.2f}x" if sklearn_t else "-",
-                     f"{t / floor_t:.2f}x" if floor_t else "-"])
+    def __init__(self, runner, threads):
+        self.runner, self.threads = runner, threads
+
+    def __call__(self):
+        with _blas_limit(self.threads), torch_threads(self.threads):
+            self.runner()
+
+
+class TwoModels:
+    """Two warm models: one epoch of each, one after the other or on two Python
+    threads at once (joblib's threading backend), one BLAS thread each."""
+
+    def __init__(self, first, second, parallel):
+        self.runners, self.parallel = (first, second), parallel
+
+    def __call__(self):
+        with _blas_limit(1):
+            if self.parallel:
+                from joblib import Parallel, delayed
+                Parallel(n_jobs=2, backend="threading")(delayed(r)() for r in self.runners)
+            else:
+                for runner in self.runners:
+                    runner()
+
+
+def _warm_up(build, X, y, n_samples):
+    """Seconds to build a runner on the first ``n_samples`` rows and train it one epoch:
+    first-call costs (imports, thread pools, compilation) that the timed epochs skip."""
+    start = time.perf_counter()
+    build(X[:n_samples], y[:n_samples])()
+    return time.perf_counter() - start
+
+
+def time_rows(rows, data, repeat, warmup_samples):
+    """Time ``rows``, a dict mapping a label to ``(dtype, build)`` where
+    ``build(X, y)`` makes an epoch runner; returns {label: (Timing, warm-up s)}."""
+    warmups, runners = {}, {}
+    for label, (dtype, build) in rows.items():
+        X, y = data[dtype]
+        warmups[label] = _warm_up(build, X, y, warmup_samples)
+        runners[label] = build(X, y)
+    timings = _timing.time_interleaved(runners, repeat=repeat, loops=1)
+    return {label: (timings[label], warmups[label]) for label in rows}
+
+
+def _fastblas_threads(recipe, threads):
+    """fastblas's ``n_threads`` option at a BLAS thread count, when it has one."""
+    return {"n_threads": threads} if _fastblas_has_n_threads(recipe.model) else {}
+
+
+def comparison_rows(recipe, threads):
+    """Every available contender in both dtypes, at ``threads`` BLAS threads."""
+    rows = {}
+    for contender in CONTENDERS:
+        if not contender.available(recipe):
+            continue
+        options = _fastblas_threads(recipe, threads) if contender.runner is FastblasEpoch else {}
+        for dtype in DTYPES:
+            rows[(contender.name, dtype)] = (
+                dtype, lambda X, y, c=contender, o=options: c.runner(recipe, X, y, **o))
     return rows
 
 
-HEADERS = ["contender", "dtype", "epoch s", "samples/s", "speed-up vs numpy",
-           "vs scikit-learn", "x gemm floor"]
+def thread_epoch(recipe):
+    """fastblas's epoch runner for the thread table: its own loop (``fit``) for an RBM
+    without ``warm_start``, whose per-minibatch ``partial_fit`` would time validation."""
+    return FastblasFitEpoch if FastblasFitEpoch.supports(recipe) else FastblasEpoch
 
 
-def load_data(path, n_samples):
-    """{dtype: (X, y)} of the first ``n_samples`` training images, and where they came from."""
-    try:
-        directory = find_fashion_mnist(path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", EmbeddedDataWarning)   # said in the header
-            X, y = load_fashion_mnist("train", path=path, dtype=np.float64)
-    except (OSError, ValueError) as exc:     # missing, truncated or corrupt files
-        raise SystemExit(f"cannot load Fashion-MNIST: {exc}") from exc
-    X, y = X[:n_samples], y[:n_samples]
-    source = directory or ("the small subset embedded in fastblas (the full data: "
-                           "sudo apt-get install dataset-fashion-mnist, or FASTBLAS_DATA=dir)")
-    data = {dtype: (np.ascontiguousarray(X, dtype=dtype), y) for dtype in DTYPES}
-    return data, source
+def thread_rows(recipe, cores):
+    """fastblas float32 at 1 and ``cores`` BLAS threads, its own choice when it has
+    ``n_threads``, and two models one after the other against two at once."""
+    has_n_threads = _fastblas_has_n_threads(recipe.model)
+    epoch = thread_epoch(recipe)
+    rows = {}
+    for threads in sorted({1, cores}):
+        options = {"n_threads": threads} if has_n_threads else {}
+        rows[f"fastblas, {threads} BLAS thread{'s' if threads > 1 else ''}"] = (
+            "float32", lambda X, y, t=threads, o=options: WithThreads(epoch(recipe, X, y, **o), t))
+    if has_n_threads:
+        rows["fastblas, automatic (n_threads=None)"] = (
+            "float32", lambda X, y: epoch(recipe, X, y, n_threads=None))
+    if cores >= 2:
+        options = {"n_threads": 1} if has_n_threads else {}
+        for parallel, label in ((False, SEQUENTIAL), (True, PARALLEL)):
+            rows[label] = ("float32", lambda X, y, p=parallel: TwoModels(
+                epoch(recipe, X, y, **options), epoch(recipe, X, y, **options), p))
+    return rows
 
 
-def plot(results, path):
-    """Bar chart of each contender's speed-up over the NumPy (else scikit-learn) float32 one."""
+LIBRARY_EPOCHS = {"numpy": ReferenceEpoch, "fastblas": FastblasEpoch, "sklearn": SklearnEpoch}
+
+
+def time_recipe(recipe, X, y, libraries=("fastblas", "numpy"), repeat=5, threads=1):
+    """The median epoch (a ``_timing.Timing``) of ``recipe`` trained by each library,
+    timed interleaved at ``threads`` BLAS threads on (X, y), warm-up excluded."""
+    rows = {library: (X.dtype.name, lambda X, y, e=LIBRARY_EPOCHS[library]: e(recipe, X, y))
+            for library in libraries}
+    with _blas_limit(threads):
+        timed = time_rows(rows, {X.dtype.name: (X, y)}, repeat,
+                          warmup_samples=min(len(X), 10 * recipe.batch_size))
+    return {library: t for library, (t, _) in timed.items()}
+
+
+SEQUENTIAL = "2 models, one after the other (1 BLAS thread)"
+PARALLEL = "2 models on 2 Python threads (1 BLAS thread each)"
+
+
+# ---------------------------------------------------------------- tables
+
+COMPARISON_HEADERS = ["contender", "dtype", "epoch s", "samples/s", "speed-up vs numpy",
+                      "vs scikit-learn", "x gemm floor", "warm-up s"]
+THREAD_HEADERS = ["float32", "epoch s", "samples/s", "vs 1 thread", "warm-up s"]
+
+
+def comparison_table(timed, n_samples, markdown=False):
+    """Rows of a comparison: time, samples/s, speed-ups over the NumPy reference and
+    scikit-learn and distance to the gemm floor, each against the same dtype."""
+    roles = {c.name: c.role for c in CONTENDERS}
+
+    def baseline(role, dtype):
+        return next((t for (name, d), (t, _) in timed.items()
+                     if roles[name] == role and d == dtype), None)
+
+    rows = []
+    for (name, dtype), (t, warmup) in timed.items():
+        numpy_t, sklearn_t, floor_t = (baseline(role, dtype)
+                                       for role in ("numpy", "sklearn", "floor"))
+        rows.append([name, dtype, _timing.format_timing(t), f"{n_samples / t:,.0f}",
+                     f"{numpy_t / t:.2f}x" if numpy_t else "-",
+                     f"{sklearn_t / t:.2f}x" if sklearn_t else "-",
+                     f"{t / floor_t:.2f}x" if floor_t else "-",
+                     _timing.format_significant(warmup)])
+    return _timing.format_table(COMPARISON_HEADERS, rows, markdown, left=2)
+
+
+def thread_table(timed, n_samples, markdown=False):
+    one_thread = timed["fastblas, 1 BLAS thread"][0]
+    rows = []
+    for label, (t, warmup) in timed.items():
+        # Two models train 2 epochs' worth of samples per call.
+        samples = 2 * n_samples if label in (SEQUENTIAL, PARALLEL) else n_samples
+        rows.append([label, _timing.format_timing(t), f"{samples / t:,.0f}",
+                     f"{one_thread / t:.2f}x" if samples == n_samples else "-",
+                     _timing.format_significant(warmup)])
+    table = _timing.format_table(THREAD_HEADERS, rows, markdown)
+    if PARALLEL in timed:
+        speedup = timed[SEQUENTIAL][0] / timed[PARALLEL][0]
+        table += (f"\n\n2 models on 2 Python threads: {speedup:.2f}x the speed of the same "
+                  "2 epochs one after the other")
+    return table
+
+
+# ---------------------------------------------------------------- plot
+
+def plot(tables, path):
+    """A grid of bar charts, one per table, at most 3 across (1600 px wide): each
+    contender's speed-up over the NumPy reference of its dtype (else scikit-learn's),
+    the gemm floors left to the tables; fastblas's speed-up over 1 BLAS thread."""
+    import textwrap
+
     from matplotlib.figure import Figure   # no pyplot: leaves the caller's backend alone
 
-    fig = Figure(figsize=(6 * len(results), 4))
-    axes = fig.subplots(1, len(results), squeeze=False)
-    for ax, (title, contenders, seconds) in zip(axes.flat, results):
-        baseline, base_name = next(
-            ((t, c.name) for role in ("numpy", "sklearn") for c, t in zip(contenders, seconds)
-             if c.role == role and c.dtype == np.float32), (min(seconds), "the fastest"))
-        labels = [f"{c.name} {np.dtype(c.dtype).name}" for c in contenders]
-        ax.barh(labels, [baseline / t for t in seconds])
+    ncols = min(3, len(tables))
+    nrows = -(-len(tables) // ncols)
+    fig = Figure(figsize=(16 / 3 * ncols, 3.4 * nrows + 0.6), layout="constrained")
+    axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
+    for ax, table in zip(axes, tables):
+        labels, speedups, colours, baseline_name = _speedups(table)
+        bars = ax.barh(labels, speedups, color=colours)
+        ax.bar_label(bars, [f"{s:.2f}x" for s in speedups], padding=2, fontsize="x-small")
         ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
         ax.invert_yaxis()
-        ax.set_title(title)
-        ax.set_xlabel(f"speed-up over {base_name} float32 (x)")
-    fig.tight_layout()
+        ax.tick_params(axis="y", labelsize="small")
+        ax.set_xlim(0, 1.25 * max(speedups + [1.0]))
+        ax.set_title("\n".join(textwrap.wrap(table["title"], 60)), fontsize="small")
+        ax.set_xlabel(f"speed-up over {baseline_name} (x)", fontsize="small")
+    for ax in axes[len(tables):]:
+        ax.set_visible(False)
+    fig.suptitle(f"One training epoch over {tables[0]['n_samples']} Fashion-MNIST images: "
+                 "speed-ups of the median epochs (blue float32, orange float64; "
+                 "above 1x: faster)")
     fig.savefig(path, dpi=100)
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        prog="fastblas bench train", description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+def _speedups(table):
+    """Bar labels, speed-ups, colours, and what the speed-ups are measured against."""
+    rows = table["rows"]
+    if table["kind"] == "threads":
+        # per model-epoch, so that two models at once compare with one model
+        per_epoch = [r["seconds"] / (2 if r["label"] in (SEQUENTIAL, PARALLEL) else 1)
+                     for r in rows]
+        return ([r["label"].replace(" (", "\n(") for r in rows],
+                [per_epoch[0] / t for t in per_epoch], ["tab:blue"] * len(rows),
+                "fastblas on 1 BLAS thread, per model")
+    roles = {c.name: c.role for c in CONTENDERS}
+    rows = [r for r in rows if roles[r["contender"]] != "floor"
+            and "floor" not in r["contender"]]
+    for role, name in (("numpy", "the NumPy reference"), ("sklearn", "scikit-learn")):
+        baselines = {r["dtype"]: r["seconds"] for r in rows if roles[r["contender"]] == role}
+        if baselines:
+            break
+    return ([f"{r['contender']} {r['dtype']}" for r in rows],
+            [baselines[r["dtype"]] / r["seconds"] for r in rows],
+            ["tab:blue" if r["dtype"] == "float32" else "tab:orange" for r in rows],
+            f"{name}, same dtype")
+
+
+# ---------------------------------------------------------------- command line
+
+DESCRIPTION = """\
+Time one training epoch over Fashion-MNIST: fastblas against the NumPy
+reference implementations, scikit-learn, PyTorch and JAX (when installed), and
+the epoch's matrix products alone (the gemm floor).
+
+Configurations (default: all):
+  rbm          Bernoulli RBM 784-500, CD-1, momentum 0.9, lr 0.1, minibatch 100
+  rbm-sklearn  Bernoulli RBM with scikit-learn's defaults: 784-256, PCD-1, minibatch 10
+  mlp          MLP 784-500-10, tanh, plain SGD lr 0.1, minibatch 100
+  mlp-adam     MLP 784-100-10, relu, Adam lr 0.001, minibatch 32
+  mlp-sklearn  MLPClassifier with scikit-learn's defaults: 784-100-10, relu, Adam,
+               alpha 1e-4, minibatch 200, shuffled
+
+Every contender trains a warm model one epoch per round, the contenders
+interleaved; each table shows the median epoch with its spread, the speed-up
+over the NumPy reference and over scikit-learn (same dtype), and the distance
+to the gemm floor. The RBMs train their epoch by partial_fit per minibatch,
+which validates its input on every call; the row "fastblas fit(n_iter=1)"
+times fastblas's own epoch loop instead, which draws new initial weights each
+time. A second table per configuration compares fastblas's BLAS thread counts,
+and 2 models trained at once on 2 threads against the same 2 one after the
+other."""
+
+EPILOG = """\
+Each time is the median of the rounds, with the interquartile range as a % of
+it; a warning names the rows whose spread exceeds 20% and says when the
+machine is busier than its cores. Warm-up is one epoch over the first images on
+a fresh model (first-call costs, compilation): reported, not counted."""
+
+
+def build_parser(prog="fastblas bench train"):
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("configs", nargs="*", metavar="CONFIG",
-                        help=f"configurations to run: {', '.join(CONFIGURATIONS)} (default: all)")
-    parser.add_argument("--repeat", type=int, default=3,
+                        help=f"configurations to run: {', '.join(CONFIGURATIONS)} "
+                             "(default: all)")
+    parser.add_argument("--repeat", type=_timing.positive_int, default=3,
                         help="timed epochs per contender; the median is shown (default 3)")
-    parser.add_argument("--n-samples", type=int, default=60000,
+    parser.add_argument("--n-samples", type=_timing.positive_int, default=60000,
                         help="training images per epoch (default: all 60000)")
     parser.add_argument("--threads", type=_timing.parse_int_list,
-                        help="BLAS thread caps (threadpoolctl), e.g. 1,2 "
-                             "(default: 1 and all cores)")
+                        help="BLAS thread counts of the comparison tables, e.g. 1,2 "
+                             "(default: 1 and the usable cores)")
     parser.add_argument("--data", metavar="DIR",
                         help="directory holding the Fashion-MNIST IDX files")
+    parser.add_argument("--busy", action="store_true",
+                        help="run a CPU hog process (a busy loop) for the whole run, to "
+                             "time a machine whose other core is busy")
+    parser.add_argument("--no-thread-table", action="store_true",
+                        help="skip the tables of fastblas's thread counts")
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke test: 500 images, one round, the BLAS's default threads")
-    parser.add_argument("--markdown", action="store_true",
-                        help="print the tables as Markdown (for the README)")
+                        help=f"a smoke test: {QUICK_SAMPLES} images, one round, 1 BLAS "
+                             "thread, no thread tables")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument("--plot", metavar="FILE.png",
-                        help="also write a bar chart of the speed-ups")
+                        help="also write a grid of bar charts of the speed-ups (needs "
+                             "matplotlib)")
+    _timing.add_results_option(parser)
+    return parser
+
+
+def parse_args(argv, prog):
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     unknown = sorted(set(args.configs) - set(CONFIGURATIONS))
     if unknown:
         parser.error(f"unknown configuration(s) {', '.join(unknown)}; "
                      f"choose from {', '.join(CONFIGURATIONS)}")
-    if args.repeat < 1 or args.n_samples < 1:
-        parser.error("--repeat and --n-samples must be positive")
+    if args.threads is not None and min(args.threads, default=0) < 1:
+        parser.error("--threads: expected thread counts of at least 1")
     _timing.require_matplotlib(parser, args.plot)
+    _timing.check_output_directory(parser, "--plot", args.plot)
     if args.quick:
-        args.n_samples, args.repeat = min(args.n_samples, 500), 1
+        args.n_samples, args.repeat = min(args.n_samples, QUICK_SAMPLES), 1
+        args.threads = args.threads or [1]
+        args.no_thread_table = True
+    args.threads = args.threads or sorted({1, _timing.usable_cores()})
     return args
 
 
-def thread_settings(args):
-    """``[(threads or None, label, context manager factory)]``: the BLAS caps to time under."""
-    if args.quick and args.threads is None:
-        return [(None, "default threads", contextlib.nullcontext)]
-    threads = args.threads or sorted({1, os.cpu_count() or 1})
-    return [(int(label) if label.isdigit() else None,
-             f"{label} BLAS thread(s)" if label.isdigit() else "default threads", limit)
-            for label, limit in _timing.blas_thread_limits(threads)]
+def load_data(path, n_samples):
+    """{dtype name: (X, y)} of the first ``n_samples`` training images, and their source."""
+    try:
+        data = _recipes.load_data(path, n_train=n_samples, n_test=0, dtype=np.float64)
+    except (OSError, ValueError) as exc:     # missing, truncated or corrupt files
+        raise SystemExit(f"cannot load Fashion-MNIST: {exc}") from exc
+    return ({dtype: (np.ascontiguousarray(data.X_train, dtype=dtype), data.y_train)
+             for dtype in DTYPES}, data.source)
 
 
-def main(argv=None):
-    args = parse_args(argv)
+@contextlib.contextmanager
+def cpu_hog(enabled):
+    """A busy-loop process (the ``Popen``) for the duration of the block, when
+    ``enabled`` (else None)."""
+    if not enabled:
+        yield None
+        return
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    print(f"--busy: a CPU hog (process {hog.pid}) runs for the whole benchmark")
+    try:
+        yield hog
+    finally:
+        hog.terminate()
+        hog.wait()
+
+
+def run_configuration(name, data, args):
+    """The comparison tables (one per thread count) and the thread table of ``name``."""
+    recipe = _recipes.RECIPES[name]
+    n_samples = len(data["float32"][0])
+    warmup = min(n_samples, 10 * recipe.batch_size)
+    title = f"{name} ({recipe.layers()}): {recipe.description}"
+    tables = []
+    for threads in args.threads:
+        label = f"{threads} BLAS thread{'s' if threads > 1 else ''}"
+        print(f"\n{recipe.layers()} {recipe.description}; {label}")
+        with _blas_limit(threads), torch_threads(threads):
+            timed = time_rows(comparison_rows(recipe, threads), data, args.repeat, warmup)
+        print(comparison_table(timed, n_samples, args.markdown))
+        _print_spread_warning({f"{c} {d}": t for (c, d), (t, _) in timed.items()})
+        tables.append(dict(kind="comparison", config=name, threads=threads,
+                           title=f"{title}; {label}", n_samples=n_samples,
+                           markdown=comparison_table(timed, n_samples, markdown=True),
+                           rows=[dict(contender=c, dtype=d, seconds=t, warmup_seconds=w)
+                                 for (c, d), (t, w) in timed.items()]))
+    if not args.no_thread_table and _importable("sklearn"):
+        cores = max(args.threads)
+        how = "fit(n_iter=1)" if thread_epoch(recipe) is FastblasFitEpoch else "warm epochs"
+        print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads ({how})")
+        timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup)
+        print(thread_table(timed, n_samples, args.markdown))
+        _print_spread_warning({label: t for label, (t, _) in timed.items()})
+        tables.append(dict(kind="threads", config=name, title=f"{title}; threads",
+                           n_samples=n_samples,
+                           markdown=thread_table(timed, n_samples, markdown=True),
+                           rows=[dict(label=label, seconds=t, warmup_seconds=w)
+                                 for label, (t, w) in timed.items()]))
+    return tables
+
+
+def _print_spread_warning(timings):
+    warning = _timing.spread_warning(timings)
+    if warning:
+        print(warning)
+
+
+def spread_warning(tables):
+    """The spread warning of the whole run, each row named by its configuration."""
+    return _timing.spread_warning(
+        {f"{t['config']} {t.get('threads', 'threads')}: "
+         f"{r.get('label') or r['contender'] + ' ' + r['dtype']}": r["seconds"]
+         for t in tables for r in t["rows"]})
+
+
+def _save(directory, title, settings, tables, notes):
+    return _timing.save_results(
+        directory, "train", title, settings, [(t["title"], t["markdown"]) for t in tables],
+        [{k: v for k, v in t.items() if k != "markdown"} for t in tables], notes)
+
+
+def main(argv=None, prog="fastblas bench train"):
+    args = parse_args(argv, prog)
     data, source = load_data(args.data, args.n_samples)
-    n_samples = data[np.float32][0].shape[0]
-    print(f"one training epoch over {n_samples} Fashion-MNIST images from {source}")
-    print(f"median of {args.repeat} epoch(s), contenders interleaved")
-    for line in _timing.describe_machine():
-        print("  " + line)
-    results = []
-    for name in args.configs or CONFIGURATIONS:
-        config = CONFIGURATIONS[name]()
-        for threads, label, limit in thread_settings(args):
-            print(f"\n{config.description}; {label}")
-            with limit(), torch_threads(threads):
-                seconds = time_epochs(config.contenders, data, args.repeat,
-                                      warmup_samples=min(n_samples, 200))
-            rows = result_rows(config.contenders, seconds, n_samples)
-            print(_timing.format_table(HEADERS, rows, args.markdown, left=2))
-            results.append((f"{config.name}, {label}", config.contenders, seconds))
+    n_samples = len(data["float32"][0])
+    title = f"one training epoch over {n_samples} Fashion-MNIST images"
+    settings = dict(repeat=args.repeat, n_samples=n_samples, threads=args.threads,
+                    busy=args.busy, data=source)
+    tables = []
+    with cpu_hog(args.busy):
+        _timing.print_header(f"{title}; data: {source}", settings,
+                             "speed-up = other's epoch time / this row's")
+        for name in args.configs or CONFIGURATIONS:
+            tables += run_configuration(name, data, args)
+            notes = [spread_warning(tables), _timing.load_warning()]
+            if args.results:    # after every configuration: a long run keeps what it did
+                paths = _save(args.results, title, settings, tables, notes)
+    if notes[1]:
+        print(notes[1])
     if args.plot:
-        plot(results, args.plot)
-        print(f"\nwrote {args.plot}")
+        plot(tables, args.plot)
+        print(f"\nplot written to {args.plot}")
+    if args.results:
+        print("results written to " + " and ".join(paths))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -22,7 +22,7 @@ Both run in float32 or float64 (``dtype``) and draw their randomness from
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["NumpyRBM", "NumpyMLP", "reconstruction_error"]
+__all__ = ["NumpyRBM", "NumpyMLP", "minibatches", "reconstruction_error"]
 
 
 def _as_float_matrix(X, dtype, name="X"):
@@ -32,9 +32,10 @@ def _as_float_matrix(X, dtype, name="X"):
     return X
 
 
-def _batches(n_samples, batch_size):
-    return (slice(start, min(start + batch_size, n_samples))
-            for start in range(0, n_samples, batch_size))
+def minibatches(n_samples, batch_size):
+    """The slices of consecutive minibatches over ``n_samples`` rows (the last may be short)."""
+    return [slice(start, min(start + batch_size, n_samples))
+            for start in range(0, n_samples, batch_size)]
 
 
 def reconstruction_error(model, X):
@@ -109,7 +110,7 @@ class NumpyRBM:
         X = _as_float_matrix(X, self.dtype)
         if not hasattr(self, "weights_"):
             self._initialize(X.shape[1])
-        for batch in _batches(X.shape[0], self.batch_size):
+        for batch in minibatches(X.shape[0], self.batch_size):
             self._cd1_update(X[batch])
         return self
 
@@ -216,7 +217,7 @@ class NumpyMLP:
             raise ValueError("y holds labels the model was not initialised with")
         targets = np.searchsorted(self.classes_, y)
         total = sum(self._step(X[batch], targets[batch])
-                    for batch in _batches(X.shape[0], self.batch_size))
+                    for batch in minibatches(X.shape[0], self.batch_size))
         self.loss_curve_.append(total / X.shape[0])
         return self
 

@@ -13,14 +13,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import fastblas
 
+from fastblas import _recipes
+
 try:
-    from fastblas.benchmarks import _timing, bench_gemm, bench_level1
+    from fastblas.benchmarks import _timing, bench_gemm, bench_level1, bench_train
 except ImportError:  # source checkout built in place: benchmarks/ is not inside fastblas/
-    from benchmarks import _timing, bench_gemm, bench_level1
+    from benchmarks import _timing, bench_gemm, bench_level1, bench_train
 
 TINY_LEVEL1 = ["--quick", "--sizes", "8,33", "--dtypes", "float64", "--repeat", "1"]
 TINY_GEMM = ["--quick", "--sizes", "8", "--shapes", "3x5x4", "--repeat", "1"]
@@ -117,7 +120,8 @@ def test_format_table_aligns_columns():
     assert lines[2].endswith(" 1.00x") and lines[3].endswith("12.50x")
     markdown = _timing.format_table(headers, rows, markdown=True).splitlines()
     assert markdown[1].replace(" ", "") == "|----|------:|-----:|"
-    assert [cell.strip() for cell in markdown[3].split("|")] == ["", "axpy", "1048576", "12.50x", ""]
+    assert [cell.strip() for cell in markdown[3].split("|")] == [
+        "", "axpy", "1048576", "12.50x", ""]
 
 
 def test_settings_from_args_quick_defaults_and_overrides():
@@ -243,3 +247,109 @@ def test_runs_as_a_file(script):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "speed-up" in proc.stdout
+
+
+# ---------------------------------------------------------------- bench_train
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    rng = np.random.default_rng(3)
+    X = rng.random((120, 784))
+    y = np.arange(120) % 10
+    return {dtype: (X.astype(dtype), y) for dtype in bench_train.DTYPES}
+
+
+def _snapshot(runner):
+    """A copy of the runner's first weights, or None for the gemm floors."""
+    model = getattr(runner, "model", None)
+    if model is None:
+        return None
+    if hasattr(model, "parameters"):                          # PyTorch
+        return next(model.parameters()).detach().numpy().copy()
+    weights = model.components_ if hasattr(model, "components_") else model.coefs_[0]
+    return np.array(weights, copy=True)
+
+
+@pytest.mark.parametrize("name", ["rbm", "mlp-adam"])
+def test_every_available_contender_trains_a_warm_model_one_epoch(name, tiny_data):
+    recipe = _recipes.RECIPES[name].with_hidden(8).with_params(batch_size=20)
+    X, y = tiny_data["float32"]
+    names = [c.name for c in bench_train.CONTENDERS if c.available(recipe)]
+    assert "numpy reference" in names and "gemm floor" in names
+    for contender in bench_train.CONTENDERS:
+        if not contender.available(recipe) or contender.runner is bench_train.JaxEpoch:
+            continue
+        runner = contender.runner(recipe, X, y)
+        if contender.runner is bench_train.FastblasFitEpoch:   # fits afresh every call
+            runner()
+            assert runner.model.components_.shape == (8, 784)
+            continue
+        before = _snapshot(runner)     # warm: after one untimed minibatch
+        runner()
+        runner()
+        if before is not None:
+            assert not np.array_equal(before, _snapshot(runner)), contender.name
+
+
+def test_gemm_floor_makes_the_products_of_any_layer_sizes(tiny_data):
+    X, y = tiny_data["float64"]
+    recipe = _recipes.RECIPES["mlp"].with_hidden([16, 8]).with_params(batch_size=50)
+    floor = bench_train.GemmFloor(recipe, X, y)
+    floor()      # 120 rows: two full minibatches and a short one
+    assert [w.shape for w in floor.weights] == [(784, 16), (16, 8), (8, 10)]
+    rbm = bench_train.NumpyGemmFloor(_recipes.RECIPES["rbm"].with_hidden(8), X, y)
+    rbm()
+    assert rbm.grads[0].shape == (784, 8)
+
+
+def test_thread_rows_compare_thread_counts_and_two_models_at_once():
+    recipe = _recipes.RECIPES["mlp"]
+    labels = list(bench_train.thread_rows(recipe, cores=2))
+    assert labels[:2] == ["fastblas, 1 BLAS thread", "fastblas, 2 BLAS threads"]
+    assert bench_train.SEQUENTIAL in labels and bench_train.PARALLEL in labels
+    assert ("fastblas, automatic (n_threads=None)" in labels) == \
+        bench_train._fastblas_has_n_threads("mlp")
+    assert list(bench_train.thread_rows(recipe, cores=1)) == ["fastblas, 1 BLAS thread"] + (
+        ["fastblas, automatic (n_threads=None)"] if bench_train._fastblas_has_n_threads("mlp")
+        else [])
+
+
+def test_two_models_run_each_once_in_parallel_or_in_turn():
+    calls = []
+    for parallel in (False, True):
+        bench_train.TwoModels(lambda: calls.append("a"), lambda: calls.append("b"), parallel)()
+    assert sorted(calls) == ["a", "a", "b", "b"]
+
+
+def test_cpu_hog_runs_for_the_block_only(capsys):
+    with bench_train.cpu_hog(True) as hog:
+        assert hog.poll() is None          # running
+    assert hog.poll() is not None          # stopped and reaped
+    assert f"process {hog.pid}" in capsys.readouterr().out
+    with bench_train.cpu_hog(False) as nothing:
+        assert nothing is None
+
+
+def test_bench_train_tables_rows_and_results(tmp_path, capsys):
+    out_dir = tmp_path / "results"
+    assert bench_train.main(["mlp", "--quick", "--n-samples", "200", "--markdown",
+                             "--results", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    header, rows = _markdown_table(out)
+    assert header == bench_train.COMPARISON_HEADERS
+    assert [(r[0], r[1]) for r in rows][:2] == [("numpy reference", "float32"),
+                                               ("numpy reference", "float64")]
+    assert all(len(r) == len(header) for r in rows)
+    record = json.loads((out_dir / "train.json").read_text())
+    assert record["settings"]["n_samples"] == 200
+    (table,) = record["results"]
+    assert table["config"] == "mlp" and table["threads"] == 1
+    assert {"median", "iqr", "samples"} <= set(table["rows"][0]["seconds"])
+
+
+def test_bench_train_help_is_plain_text(capsys):
+    with pytest.raises(SystemExit):
+        bench_train.main(["--help"])
+    text = capsys.readouterr().out
+    assert text.startswith("usage: fastblas bench train ")
+    assert "``" not in text and "benchmarks/" not in text and "--busy" in text
