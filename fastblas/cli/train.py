@@ -136,7 +136,7 @@ def _summary(label, records, n_samples):
             f"{seconds:.2f} s per epoch ({n_samples / seconds:,.0f} images/s); {final}")
 
 
-def _write_outputs(args, recipe, model, records, data):
+def _write_outputs(args, recipe, label, model, records, data):
     """Save and plot what was asked for; returns what was written, in words."""
     written = []
     if args.save:
@@ -151,11 +151,11 @@ def _write_outputs(args, recipe, model, records, data):
             shown = min(100, recipe.hidden_units[0])
             _plots.plot_filters(
                 model.components_, args.plot,
-                f"RBM {recipe.layers()}: weights of {shown} of its "
+                f"{label}: RBM {recipe.layers()}, weights of {shown} of its "
                 f"{recipe.hidden_units[0]} hidden units\nafter {epochs} on {images}")
         else:
             _plots.plot_curves(records, args.plot,
-                               f"MLP {recipe.layers()} ({args.recipe}) on {images}")
+                               f"{label}: MLP {recipe.layers()}, {epochs} on {images}")
         written.append(f"plotted to {args.plot}")
     return written
 
@@ -173,7 +173,8 @@ def run(args):
     if args.threads and "n_threads" in getattr(model, "get_params", dict)():
         model.set_params(n_threads=args.threads)     # estimators that choose their own
     label = f"{library} {args.recipe}"
-    print(f"{label}: {recipe.layers()}, {recipe.description}, {args.epochs} epochs, "
+    print(f"{label}: {recipe.layers()}, {recipe.description}, "
+          f"{args.epochs} epoch{'s' * (args.epochs != 1)}, "
           f"{args.dtype}" + (f", BLAS threads: {args.threads}" if args.threads else ""))
     trainer = EpochTrainer(model, recipe.model, library, recipe.batch_size,
                            data.X_train, data.y_train if recipe.model == "mlp" else None)
@@ -186,11 +187,11 @@ def run(args):
             if exc.epoch == 1 and exc.batches == 0:
                 print("interrupted before the first batch; nothing saved")
                 return 130
-            written = _write_outputs(args, recipe, model, exc.records, data)
+            written = _write_outputs(args, recipe, label, model, exc.records, data)
             print(f"{exc}; the model so far is {' and '.join(written)}" if written else
                   f"{exc}; nothing saved (--save FILE keeps the model)")
             return 130
     print(_summary(label, records, len(data.X_train)))
-    for line in _write_outputs(args, recipe, model, records, data):
+    for line in _write_outputs(args, recipe, label, model, records, data):
         print(f"model {line}")
     return 0
