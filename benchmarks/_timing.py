@@ -420,8 +420,9 @@ def positive_int(text):
     return value
 
 
-def add_run_options(parser, quick_help, plot_help, threads_help):
-    """Add the options shared by the micro-benchmarks to ``parser``."""
+def add_run_options(parser, quick_help, plot_help, threads_help, name=None):
+    """Add the options shared by the micro-benchmarks to ``parser``; with a ``name``,
+    ``--results`` too (its files are NAME.json and NAME.md)."""
     parser.add_argument("--dtypes", type=lambda s: s.split(","),
                         help="float32 and/or float64 (default: float32,float64)")
     parser.add_argument("--repeat", type=int,
@@ -432,12 +433,14 @@ def add_run_options(parser, quick_help, plot_help, threads_help):
     parser.add_argument("--markdown", action="store_true",
                         help="print the table as Markdown")
     parser.add_argument("--plot", metavar="FILE.png", help=plot_help)
-    add_results_option(parser)
+    if name is not None:
+        add_results_option(parser, f"{name}.json and {name}.md")
 
 
-def add_results_option(parser):
+def add_results_option(parser, files):
+    """``--results DIR``; ``files`` says which files it writes there."""
     parser.add_argument("--results", metavar="DIR",
-                        help="also save the results as JSON and Markdown in DIR "
+                        help=f"also save the results, with the machine, as {files} in DIR "
                              "(created if missing)")
 
 

@@ -187,6 +187,7 @@ def build_parser(prog="fastblas bench gemm"):
                    "1 thread, 3 rounds of ~5 ms); explicit options still win",
         plot_help="also write the speed-ups against the FLOP count as a PNG "
                   "(needs matplotlib)",
+        name="gemm",
         threads_help="BLAS thread caps (threadpoolctl), default 1,2")
     return parser
 

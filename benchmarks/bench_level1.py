@@ -156,6 +156,7 @@ def build_parser(prog="fastblas bench level1"):
                    "explicit options still win",
         plot_help="also write the speed-ups against n as a PNG, one panel per "
                   "operation (needs matplotlib)",
+        name="level1",
         threads_help="BLAS thread caps (threadpoolctl), default 1,2; lengths "
                      f"below {MULTI_THREAD_MIN_N} use the first only")
     return parser

@@ -200,17 +200,20 @@ class TorchEpoch:
 
 
 class JaxEpoch:
-    """A jitted train step scanned over the epoch, from ``jax_reference.make_epoch``
-    when that module and JAX are installed; its compile time is kept in
-    ``compile_seconds`` and excluded from the epoch."""
+    """The same MLP in JAX: ``jax_reference.make_epoch``, a jitted train step scanned
+    over the epoch, compiled for X's shape when built (untimed; its
+    ``compile_seconds`` kept). XLA runs its own CPU threads, which the BLAS thread
+    limits do not reach."""
 
     def __init__(self, recipe, X, y):
         p = recipe.params
         (hidden,) = recipe.hidden_units
         self.epoch, self.compile_seconds = _jax_reference().make_epoch(
             hidden, p["activation"], p["solver"], p["batch_size"], p["learning_rate_init"],
-            X.dtype, 0)
-        self.X, self.Y = X, np.eye(N_CLASSES, dtype=X.dtype)[y]
+            X.dtype, 0, alpha=p.get("alpha", 1e-4), n_samples=X.shape[0],
+            n_features=X.shape[1], n_classes=N_CLASSES)
+        self.X, self.y = X, y
+        self.epoch(X, y)      # copies (X, y) to JAX arrays once, untimed
 
     @classmethod
     def supports(cls, recipe):
@@ -218,7 +221,7 @@ class JaxEpoch:
                 and _jax_reference() is not None)
 
     def __call__(self):
-        self.epoch(self.X, self.Y)
+        self.epoch(self.X, self.y)
 
 
 def _jax_reference():
@@ -312,7 +315,7 @@ CONTENDERS = [
     Contender("fastblas fit(n_iter=1)", FastblasFitEpoch, requires="sklearn"),
     Contender("scikit-learn", SklearnEpoch, role="sklearn", requires="sklearn"),
     Contender("pytorch (cpu)", TorchEpoch, requires="torch"),
-    Contender("jax (cpu)", JaxEpoch, requires="jax"),
+    Contender("jax (cpu, XLA threads)", JaxEpoch, requires="jax"),
     Contender("gemm floor", GemmFloor, role="floor"),
     Contender("gemm floor, NumPy's BLAS", NumpyGemmFloor),
 ]
@@ -613,7 +616,8 @@ def build_parser(prog="fastblas bench train"):
     parser.add_argument("--plot", metavar="FILE.png",
                         help="also write a grid of bar charts of the speed-ups (needs "
                              "matplotlib)")
-    _timing.add_results_option(parser)
+    _timing.add_results_option(parser, "train.json and train.md (for some configurations "
+                                       "only: train-CONFIG+CONFIG.json and .md)")
     return parser
 
 
@@ -710,10 +714,17 @@ def spread_warning(tables):
          for t in tables for r in t["rows"]})
 
 
-def _save(directory, title, settings, tables, notes):
+def _save(directory, name, title, settings, tables, notes):
     return _timing.save_results(
-        directory, "train", title, settings, [(t["title"], t["markdown"]) for t in tables],
+        directory, name, title, settings, [(t["title"], t["markdown"]) for t in tables],
         [{k: v for k, v in t.items() if k != "markdown"} for t in tables], notes)
+
+
+def results_name(configs):
+    """``train``, or ``train-mlp+rbm`` for a run of some configurations only."""
+    chosen = [name for name in CONFIGURATIONS if name in configs]
+    return "train" if not configs or chosen == list(CONFIGURATIONS) else (
+        "train-" + "+".join(chosen))
 
 
 def main(argv=None, prog="fastblas bench train"):
@@ -731,7 +742,8 @@ def main(argv=None, prog="fastblas bench train"):
             tables += run_configuration(name, data, args)
             notes = [spread_warning(tables), _timing.load_warning()]
             if args.results:    # after every configuration: a long run keeps what it did
-                paths = _save(args.results, title, settings, tables, notes)
+                paths = _save(args.results, results_name(args.configs), title, settings,
+                              tables, notes)
     if notes[1]:
         print(notes[1])
     if args.plot:

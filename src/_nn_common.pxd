@@ -1,16 +1,174 @@
 # cython: language_level=3
-"""Inline nogil helpers shared by the training loops (_rbm.pyx, _mlp.pyx).
+"""Pieces shared by the training engines (_rbm.pyx.tp, _mlp.pyx), written once.
 
-Randomness is drawn from NumPy's ``bitgen_t`` C API: the BitGenerator behind the
-estimator's ``numpy.random.Generator``; callers hold ``bitgen.lock`` around the
-nogil section (see numpy/random/_examples/cython/extending_distributions.pyx).
+- ``borrow``: the data pointer of a checked ndarray (``PyArray_DATA`` through
+  voidptr.h), for the struct of pointers a loop fills while holding the GIL.
+- ``bitgen_of``: the ``bitgen_t`` behind a ``numpy.random.Generator`` (its C API,
+  as numpy/random/_examples/cython/extending_distributions.pyx uses it). Callers
+  hold ``generator.bit_generator.lock`` around the nogil section that draws.
+- ``Interrupts``: the Ctrl-C policy. A training loop runs a whole epoch in one
+  nogil block and calls ``check_interrupt`` at every batch boundary; at most every
+  ``INTERRUPT_CHECK_SECONDS`` of wall time it takes the GIL to let Python handle
+  pending signals, so Ctrl-C raises KeyboardInterrupt at the next batch boundary
+  after at most that long plus one batch, every completed update kept.
+- ``BLAS_INT_MAX`` and ``check_blas_int``: SciPy's ``cython_blas`` takes C ``int``
+  sizes, leading dimensions and strides (setup.py refuses an ILP64 SciPy).
+- ``subnormals_off`` / ``subnormals_restore``: flush-to-zero for the calling
+  thread around a block of elementwise updates, never process-wide.
+- Elementwise helpers: the logistic, NumPy's SIMD ufunc loops called without the
+  GIL, libm in the model's precision, the activation codes, a Fisher-Yates shuffle.
 """
 cimport numpy as cnp
-from libc.math cimport exp, expf
+from cpython.exc cimport PyErr_CheckSignals
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
+from libc.limits cimport INT_MAX
+from libc.math cimport INFINITY, exp, expf
 from numpy.random cimport bitgen_t
 
 from fastblas.cyblas cimport floating
 
+
+# ---------------------------------------------------------------------------
+# Data pointers
+# ---------------------------------------------------------------------------
+
+cdef extern from "voidptr.h":
+    void *fb_data(object arr)
+
+
+cdef inline void *borrow(object array, str name, tuple shape, object dtype,
+                         bint writeable) except NULL:
+    """The data pointer of ``array``, checked to be a C-contiguous ndarray of
+    ``dtype`` and ``shape`` (and writeable when the loop writes it). Borrowed:
+    the caller keeps ``array`` alive while the pointer is in use."""
+    if not isinstance(array, cnp.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
+    if array.dtype != dtype or array.shape != shape:
+        raise ValueError(f"{name} must be a {dtype} array of shape {shape}, "
+                         f"got {array.dtype} {array.shape}")
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    if writeable and not array.flags.writeable:
+        raise ValueError(f"{name} must be writeable")
+    return fb_data(array)   # NumPy allocates at least one byte: never NULL
+
+
+# ---------------------------------------------------------------------------
+# Randomness
+# ---------------------------------------------------------------------------
+
+cdef inline bitgen_t *bitgen_of(object generator) except NULL:
+    """The ``bitgen_t`` of a numpy Generator (or BitGenerator), borrowed: it lives
+    as long as the generator does."""
+    bit_generator = getattr(generator, "bit_generator", generator)
+    capsule = getattr(bit_generator, "capsule", None)
+    if capsule is None or not PyCapsule_IsValid(capsule, "BitGenerator"):
+        raise TypeError(f"expected a numpy.random.Generator, got {type(generator).__name__}")
+    return <bitgen_t *> PyCapsule_GetPointer(capsule, "BitGenerator")
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C: one check every INTERRUPT_CHECK_SECONDS of wall time
+# ---------------------------------------------------------------------------
+
+cdef extern from *:
+    """
+    /* Seconds on a monotonic clock (Windows: QueryPerformanceCounter). */
+    #ifdef _WIN32
+    #include <windows.h>
+    static double fb_monotonic_seconds(void) {
+        LARGE_INTEGER count, frequency;
+        QueryPerformanceCounter(&count);
+        QueryPerformanceFrequency(&frequency);
+        return (double)count.QuadPart / (double)frequency.QuadPart;
+    }
+    #else
+    #include <time.h>
+    static double fb_monotonic_seconds(void) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+    }
+    #endif
+    /* 50 ms between checks: Ctrl-C is answered within that plus one batch, and
+       the check (a clock read per batch, the GIL 20 times a second) is free. */
+    #define FB_INTERRUPT_CHECK_SECONDS 0.05
+    """
+    double monotonic_seconds "fb_monotonic_seconds" () noexcept nogil
+    const double INTERRUPT_CHECK_SECONDS "FB_INTERRUPT_CHECK_SECONDS"
+
+cdef struct Interrupts:
+    double next_check       # monotonic time of the next check; INFINITY: never
+
+
+cdef inline Interrupts interrupts_for_this_thread():
+    """The check schedule of a loop started now (with the GIL). Python handles
+    signals in the main thread only, so loops in other threads never check."""
+    import threading
+    cdef Interrupts interrupts
+    if threading.current_thread() is threading.main_thread():
+        interrupts.next_check = monotonic_seconds() + INTERRUPT_CHECK_SECONDS
+    else:
+        interrupts.next_check = INFINITY
+    return interrupts
+
+
+cdef inline int check_interrupt(Interrupts *interrupts) except -1 nogil:
+    """Call between batches inside the nogil epoch. Raises KeyboardInterrupt (or
+    whatever a signal handler raises) when a signal is pending at a due check."""
+    cdef double now = monotonic_seconds()
+    if now < interrupts.next_check:
+        return 0
+    interrupts.next_check = now + INTERRUPT_CHECK_SECONDS
+    with gil:
+        PyErr_CheckSignals()
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# The 32-bit BLAS integer
+# ---------------------------------------------------------------------------
+
+cdef enum:
+    BLAS_INT_MAX = INT_MAX
+
+
+cdef inline int check_blas_int(str name, Py_ssize_t value) except -1:
+    """Raise ValueError naming `name` unless 0 <= value <= BLAS_INT_MAX."""
+    if not 0 <= value <= BLAS_INT_MAX:
+        raise ValueError(f"{name} = {value} is outside the 32-bit BLAS integer range "
+                         f"[0, {BLAS_INT_MAX}]")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Subnormals flushed to zero on the calling thread
+# ---------------------------------------------------------------------------
+
+cdef extern from *:
+    """
+    /* x86 SSE's MXCSR DAZ (bit 6) and FTZ (bit 15) for the calling thread;
+       elsewhere a no-op. Returns the previous control word. */
+    #if defined(__SSE2__) || defined(_M_X64)
+    #include <xmmintrin.h>
+    static inline unsigned int fb_subnormals_off(void) {
+        unsigned int csr = _mm_getcsr();
+        _mm_setcsr(csr | 0x8040);
+        return csr;
+    }
+    static inline void fb_subnormals_restore(unsigned int csr) { _mm_setcsr(csr); }
+    #else
+    static inline unsigned int fb_subnormals_off(void) { return 0; }
+    static inline void fb_subnormals_restore(unsigned int csr) { (void)csr; }
+    #endif
+    """
+    unsigned int subnormals_off "fb_subnormals_off" () noexcept nogil
+    void subnormals_restore "fb_subnormals_restore" (unsigned int csr) noexcept nogil
+
+
+# ---------------------------------------------------------------------------
+# Elementwise
+# ---------------------------------------------------------------------------
 
 cdef inline floating logistic(floating z) noexcept nogil:
     """1 / (1 + exp(-z)): exp(-z) overflowing to inf gives the right limit, 0.

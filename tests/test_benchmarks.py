@@ -340,11 +340,17 @@ def test_bench_train_tables_rows_and_results(tmp_path, capsys):
     assert [(r[0], r[1]) for r in rows][:2] == [("numpy reference", "float32"),
                                                ("numpy reference", "float64")]
     assert all(len(r) == len(header) for r in rows)
-    record = json.loads((out_dir / "train.json").read_text())
+    record = json.loads((out_dir / "train-mlp.json").read_text())
     assert record["settings"]["n_samples"] == 200
     (table,) = record["results"]
     assert table["config"] == "mlp" and table["threads"] == 1
     assert {"median", "iqr", "samples"} <= set(table["rows"][0]["seconds"])
+
+
+def test_results_of_some_configurations_are_named_after_them():
+    assert bench_train.results_name([]) == "train"
+    assert bench_train.results_name(list(bench_train.CONFIGURATIONS)) == "train"
+    assert bench_train.results_name(["mlp-adam", "rbm"]) == "train-rbm+mlp-adam"
 
 
 def test_bench_train_help_is_plain_text(capsys):

@@ -12,12 +12,12 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from fastblas import _rbm
+from fastblas.nn._common import blas_threads, choose_blas_threads, make_generator
 
 try:
     from sklearn.utils.validation import validate_data
@@ -27,10 +27,6 @@ except ImportError:  # scikit-learn < 1.6
 
 __all__ = ["BernoulliRBM"]
 
-_BLAS_INT_MAX = 2**31 - 1
-# Each nogil call runs about this long, so that Ctrl-C is seen within it.
-_SECONDS_PER_CALL = 0.2
-
 
 class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Bernoulli Restricted Boltzmann Machine trained by contrastive divergence.
@@ -38,7 +34,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     A drop-in for :class:`sklearn.neural_network.BernoulliRBM`: the same
     parameters, defaults, methods and fitted attributes, with every training
     minibatch (the BLAS products, logistic units, Bernoulli sampling and the
-    parameter update) run in one nogil Cython call per group of batches. The
+    parameter update) of an epoch run in one nogil Cython call. The
     defaults train by persistent contrastive divergence (PCD, also called
     stochastic maximum likelihood) as scikit-learn does; ``momentum``,
     ``weight_decay``, ``cd_k`` and ``persistent=False`` give the classic CD-k
@@ -56,12 +52,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Number of sweeps (epochs) over the training data.
     verbose : int, default=0
         Print, after every epoch, the pseudo-likelihood (as scikit-learn does),
-        the epoch's time and its samples per second.
+        the epoch's time, its samples per second and the BLAS thread count.
     random_state : int, RandomState instance or None, default=None
         Seeds the ``numpy.random.Generator`` that initialises the weights and
         draws every Gibbs sample (through its ``bitgen_t`` inside the nogil
         loop), and the corruption in :meth:`score_samples`. An int gives the
-        same model run after run.
+        same model run after run, in float32 and float64 alike (up to rounding).
     momentum : float in [0, 1), default=0.0
         Momentum of the parameter updates (0 = plain SGD, as scikit-learn).
     weight_decay : float, default=0.0
@@ -78,6 +74,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     callback : callable or None, default=None
         ``callback(epoch, model)`` is called after every epoch of :meth:`fit`
         (epochs count from 1) with the model in a usable state.
+    n_threads : int or None, default=None
+        BLAS threads for the training products. None chooses from the product
+        sizes and the idle cores this process may use (one thread for small
+        products, on a busy machine, or in a thread of joblib's threading
+        backend); an int forces the count. The limit (threadpoolctl) holds for
+        the fit only.
 
     Attributes
     ----------
@@ -98,19 +100,25 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     last minibatch is smaller than ``batch_size``, its negative term is averaged
     over the ``batch_size`` chains (scikit-learn divides both terms by the
     minibatch size). Sparse input is accepted and densified for training.
-    Ctrl-C during :meth:`fit` stops at a minibatch boundary with a warning and
-    leaves the model of the last complete update.
+    Ctrl-C during :meth:`fit` stops at a minibatch boundary within about 50 ms
+    with a warning and leaves the model of the last complete update.
 
-    The Generator is ``np.random.default_rng(check_random_state(random_state)
-    .randint(2**31 - 1))``, drawn once per :meth:`fit` (or on the first
-    :meth:`partial_fit`); the weights start as its ``normal(0, 0.01)`` draws and
-    the order of the Gibbs draws is documented in ``fastblas/_rbm.pyx``.
+    The Generator is ``np.random.default_rng(random_state)`` for an int, else
+    ``np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))``,
+    made once per :meth:`fit` (or on the first :meth:`partial_fit`); the weights
+    start as its float64 ``normal(0, 0.01)`` draws, rounded to the model's dtype,
+    and the Gibbs draws (32-bit integers compared with each unit's probability)
+    follow the order documented in ``fastblas/_rbm.pyx.tp``.
+
+    The fits release the GIL for whole epochs: under
+    ``joblib.parallel_config(backend="threading")``, ``GridSearchCV(n_jobs=k)``
+    trains k models on k cores without starting processes.
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, _BLAS_INT_MAX, closed="both")],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, _BLAS_INT_MAX // 2, closed="both")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -122,6 +130,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                   Options(type, {np.float32, np.float64}),
                   Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)})],
         "callback": [None, callable],
+        "n_threads": [None, Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -139,6 +148,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         persistent=True,
         dtype=None,
         callback=None,
+        n_threads=None,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -152,6 +162,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.persistent = persistent
         self.dtype = dtype
         self.callback = callback
+        self.n_threads = n_threads
 
     # ------------------------------------------------------------------
     # Inference (NumPy; the hot loop is training)
@@ -180,16 +191,22 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             0, safe_sparse_dot(v, self.components_.T) + self.intercept_hidden_
         ).sum(axis=1)
 
+    def _sample_hiddens(self, v, rng):
+        """A sample of the hidden units given ``v`` (scikit-learn's private helper)."""
+        return _sample(_as_generator(rng), self._mean_hiddens(v))
+
+    def _sample_visibles(self, h, rng):
+        """A sample of the visible units given ``h`` (scikit-learn's private helper)."""
+        return _sample(_as_generator(rng), self._mean_visibles(h))
+
     def gibbs(self, v):
         """One Gibbs step from the visible states ``v``; returns the new visible sample (bool)."""
         check_is_fitted(self)
         v = validate_data(self, v, accept_sparse="csr", reset=False,
                           dtype=(np.float64, np.float32))
         rng = self._get_generator()
-        p = self._mean_hiddens(v)
-        h = rng.random(p.shape, dtype=p.dtype) < p
-        p = self._mean_visibles(h.astype(p.dtype))
-        return rng.random(p.shape, dtype=p.dtype) < p
+        h = self._sample_hiddens(v, rng)
+        return self._sample_visibles(h.astype(self.components_.dtype), rng)
 
     def score_samples(self, X):
         """Pseudo-likelihood of X (as scikit-learn computes it).
@@ -201,8 +218,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_is_fitted(self)
         v = validate_data(self, X, accept_sparse="csr", reset=False,
                           dtype=(np.float64, np.float32))
-        rng = check_random_state(self.random_state)
-        ind = (np.arange(v.shape[0]), rng.randint(0, v.shape[1], v.shape[0]))
+        rng = make_generator(self.random_state)
+        ind = (np.arange(v.shape[0]), rng.integers(0, v.shape[1], v.shape[0]))
         if sp.issparse(v):
             data = np.asarray(-2 * v[ind] + 1).ravel()
             v_ = v + sp.csr_matrix((data, ind), shape=v.shape)
@@ -223,15 +240,27 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """Fit the model to X (n_samples, n_features) by ``n_iter`` epochs of CD-k."""
         X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
         X = self._training_array(X, self._model_dtype(X.dtype))
-        self._generator = self._new_generator()
+        self._generator = make_generator(self.random_state)
         self._initialize(X.shape[1], X.dtype)
+        self._own_parameters(X.dtype)
 
         n_samples = X.shape[0]
-        bounds = np.append(np.arange(0, n_samples, self.batch_size), n_samples)
+        bounds = np.append(np.arange(0, n_samples, self.batch_size), n_samples).astype(np.intp)
         batch_rows = min(self.batch_size, n_samples)
-        workspace = _rbm.Workspace(batch_rows, self._n_chains(batch_rows), X.shape[1],
-                                   self.n_components, X.dtype)
-        self._run_epochs(X, bounds.astype(np.intp), workspace)
+        trainer = self._trainer(self.h_samples_, batch_rows)
+        threads = self._blas_thread_count(batch_rows, len(self.h_samples_))
+        with blas_threads(threads):
+            try:
+                for epoch in range(1, self.n_iter + 1):
+                    begin = time.perf_counter()
+                    trainer.run(X, bounds)
+                    if self.verbose:
+                        self._report_epoch(epoch, X, time.perf_counter() - begin, threads)
+                    if self.callback is not None:
+                        self.callback(epoch, self)
+            except KeyboardInterrupt:
+                warnings.warn("Training interrupted by user; the model holds the last "
+                              "complete minibatch update.")
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -248,16 +277,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._own_parameters(dtype)
 
         n_samples = X.shape[0]
-        if n_samples > _BLAS_INT_MAX // 2:
-            raise ValueError(f"partial_fit takes at most {_BLAS_INT_MAX // 2} samples "
-                             f"per call, got {n_samples}")
         chains = self.h_samples_
         if not self.persistent and n_samples > len(chains):
             chains = np.zeros((n_samples, self.n_components), dtype=dtype)
-        n_chains = len(chains) if self.persistent else n_samples
-        workspace = _rbm.Workspace(n_samples, n_chains, X.shape[1], self.n_components, dtype)
-        self._run_batches(X, np.array([0, n_samples], dtype=np.intp), 0, 1,
-                          chains, workspace)
+        trainer = self._trainer(chains, n_samples)
+        with blas_threads(self._blas_thread_count(n_samples, len(chains))):
+            trainer.run(X, np.array([0, n_samples], dtype=np.intp))
         if chains is not self.h_samples_:
             self.h_samples_[...] = chains[: len(self.h_samples_)]
         return self
@@ -265,27 +290,16 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     def _model_dtype(self, input_dtype):
         return np.dtype(input_dtype if self.dtype is None else self.dtype)
 
-    def _n_chains(self, batch_rows):
-        return self.batch_size if self.persistent else batch_rows
-
     @staticmethod
     def _training_array(X, dtype):
         """X as the C-ordered dense array of the model's dtype the loop reads."""
         if sp.issparse(X):
             X = X.toarray()
-        if X.shape[1] > _BLAS_INT_MAX:
-            raise ValueError(f"X has {X.shape[1]} features; at most {_BLAS_INT_MAX} "
-                             "are supported (32-bit BLAS integer)")
         return np.ascontiguousarray(X, dtype=dtype)
-
-    def _new_generator(self):
-        """A Generator seeded from random_state with scikit-learn's semantics."""
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        return np.random.default_rng(seed)
 
     def _get_generator(self):
         if not hasattr(self, "_generator"):
-            self._generator = self._new_generator()
+            self._generator = make_generator(self.random_state)
         return self._generator
 
     def _initialize(self, n_features, dtype):
@@ -317,53 +331,34 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.h_samples_ = owned(self.h_samples_, "C")
         if self.momentum == 0:
             self._velocities = None
-        elif getattr(self, "_velocities", None) is None:
+        elif getattr(self, "_velocities", None) is None:   # momentum * the last step
             self._velocities = (np.zeros(self.components_.T.shape, dtype=dtype),
                                 np.zeros_like(self.intercept_hidden_),
                                 np.zeros_like(self.intercept_visible_))
 
-    def _run_batches(self, X, bounds, first, stop, chains, workspace):
-        _rbm.train_batches(
-            X, bounds, first, stop, self.components_.T, self.intercept_hidden_,
-            self.intercept_visible_, chains, self._velocities, workspace,
-            float(self.learning_rate), float(self.momentum), float(self.weight_decay),
-            int(self.cd_k), bool(self.persistent), self._generator.bit_generator,
-        )
+    def _trainer(self, chains, max_batch_rows):
+        """The engine of the model's dtype, over the fitted arrays (updated in place)."""
+        trainer = _rbm.TRAINERS[self.components_.dtype]
+        return trainer(self.components_.T, self.intercept_hidden_, self.intercept_visible_,
+                       chains, self._velocities, self._generator, float(self.learning_rate),
+                       float(self.momentum), float(self.weight_decay), int(self.cd_k),
+                       bool(self.persistent), max_batch_rows)
 
-    def _run_epochs(self, X, bounds, workspace):
-        """``n_iter`` epochs, in nogil calls of about _SECONDS_PER_CALL each.
+    def _blas_thread_count(self, batch_rows, n_chains):
+        """The BLAS threads of a fit: ``n_threads``, or chosen from its products."""
+        n_features, n_components = self.components_.T.shape
+        chain_rows = n_chains if self.persistent else batch_rows
+        products = [(batch_rows, n_components, n_features),          # p(h | v0)
+                    (chain_rows, n_features, n_components),          # p(v | h)
+                    (n_features, n_components, batch_rows + chain_rows)]   # gradient
+        return choose_blas_threads(self.n_threads, products)
 
-        Between calls Python runs, so Ctrl-C (KeyboardInterrupt) lands on a
-        minibatch boundary: every call leaves complete updates only.
-        """
-        self._own_parameters(X.dtype)
-        n_batches = len(bounds) - 1
-        batches_per_call = 1
-        try:
-            for epoch in range(1, self.n_iter + 1):
-                begin = time.perf_counter()
-                done = 0
-                while done < n_batches:
-                    stop = min(n_batches, done + batches_per_call)
-                    tic = time.perf_counter()
-                    self._run_batches(X, bounds, done, stop, self.h_samples_, workspace)
-                    elapsed = time.perf_counter() - tic
-                    # Aim the next call at _SECONDS_PER_CALL, growing at most 4x.
-                    batches_per_call = max(1, min(
-                        4 * batches_per_call,
-                        int((stop - done) * _SECONDS_PER_CALL / max(elapsed, 1e-6))))
-                    done = stop
-                seconds = time.perf_counter() - begin
-                if self.verbose:
-                    print("[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs, "
-                          "%.0f samples/s" % (type(self).__name__, epoch,
-                                              self.score_samples(X).mean(), seconds,
-                                              X.shape[0] / seconds))
-                if self.callback is not None:
-                    self.callback(epoch, self)
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user; the model holds the last "
-                          "complete minibatch update.")
+    def _report_epoch(self, epoch, X, seconds, threads):
+        print("[%s] Iteration %d, pseudo-likelihood = %.2f, time = %.2fs, %.0f samples/s, "
+              "%d BLAS thread%s%s" % (
+                  type(self).__name__, epoch, self.score_samples(X).mean(), seconds,
+                  X.shape[0] / seconds, threads, "s" if threads > 1 else "",
+                  " (automatic)" if self.n_threads is None else ""))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -373,3 +368,17 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     def _more_tags(self):  # scikit-learn < 1.6
         return {"preserves_dtype": [np.float64, np.float32]}
+
+
+def _as_generator(rng):
+    return rng if isinstance(rng, np.random.Generator) else make_generator(rng)
+
+
+def _sample(rng, p):
+    """Bernoulli samples of the probabilities ``p``, drawn as the training loop draws
+    them: 32-bit integers r (two per 64-bit draw, low half first), 1 when r < p * 2**32."""
+    raw = rng.bit_generator.random_raw((p.size + 1) // 2)
+    draws = np.empty(2 * raw.size, dtype=np.uint32)
+    draws[0::2] = raw & 0xFFFFFFFF
+    draws[1::2] = raw >> 32
+    return draws[:p.size].reshape(p.shape) < np.ldexp(p, 32)

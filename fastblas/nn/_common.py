@@ -1,0 +1,178 @@
+"""What every fastblas.nn estimator shares: the seeding rule and the BLAS thread choice.
+
+Seeding
+-------
+``make_generator(random_state)`` turns scikit-learn's ``random_state`` into the
+one ``numpy.random.Generator`` a fit draws everything from:
+
+- an int ``s`` gives ``numpy.random.default_rng(s)``;
+- a ``numpy.random.RandomState`` gives ``default_rng(random_state.randint(2**31 - 1))``:
+  one draw, so that consecutive fits sharing the RandomState differ, as in
+  scikit-learn;
+- None does the same with NumPy's global RandomState (``numpy.random.seed``
+  makes it repeatable, as in scikit-learn).
+
+The estimators draw their random numbers so that they do not depend on the
+model's dtype: initial weights are drawn in float64 and rounded, and random
+decisions compare 64-bit draws (or integer thresholds), so that a float32 and
+a float64 model fitted with the same seed see the same stream.
+
+BLAS threads
+------------
+``choose_blas_threads(n_threads, products)`` gives the BLAS thread count of a
+fit: an int forces that count; None chooses from the sizes of the fit's
+matrix products and the cores this process may use now:
+
+- one thread when the largest product has fewer than ``MIN_FLOPS_PER_THREAD``
+  floating-point operations per thread (a second OpenBLAS thread makes small
+  products slower);
+- otherwise one thread per ``MIN_FLOPS_PER_THREAD``, at most the number of idle
+  usable cores: the CPUs in ``os.sched_getaffinity``, capped by the cgroup CPU
+  quota, minus the threads of other processes (and other fits of this one)
+  running at the moment of the choice. On a busy machine OpenBLAS's threads wait
+  for each other and a fit can run ten times slower than on one thread;
+- never more than the BLAS library is already limited to (``OPENBLAS_NUM_THREADS``,
+  an enclosing ``threadpoolctl.threadpool_limits``).
+
+- one thread for a fit that runs outside the main thread or while another fit
+  of this process runs: the threads of joblib's threading backend
+  (``GridSearchCV(n_jobs=k)`` under ``joblib.parallel_config(backend="threading")``)
+  already keep the cores busy, one model each.
+
+``blas_threads(count)`` is the context manager a fit runs in: threadpoolctl
+limits the BLAS libraries to ``count`` threads and restores them afterwards.
+"""
+import contextlib
+import os
+import threading
+
+import numpy as np
+
+__all__ = ["make_generator", "usable_cores", "choose_blas_threads", "blas_threads",
+           "MIN_FLOPS_PER_THREAD"]
+
+# Each BLAS thread needs about this many flops (2 m n k) of the largest product:
+# at the training shapes, a second OpenBLAS thread slows products of 5-10 MFLOP
+# (784-100 at batch 32, 784-256 at batch 10), breaks even near 30 MFLOP (784-100
+# at batch 200) and pays from about 80 MFLOP (784-500 at batch 100).
+MIN_FLOPS_PER_THREAD = 30e6
+
+
+def make_generator(random_state):
+    """The numpy.random.Generator of a fit, from scikit-learn's ``random_state``."""
+    from sklearn.utils import check_random_state
+
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return np.random.default_rng(int(random_state))
+    return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
+
+
+# ---------------------------------------------------------------------------
+# Cores
+# ---------------------------------------------------------------------------
+
+def _cgroup_cpu_quota(root="/sys/fs/cgroup"):
+    """Whole CPUs allowed by the cgroup's CPU bandwidth limit (v2 or v1), or None."""
+    candidates = [(f"{root}/cpu.max", None),
+                  (f"{root}/cpu/cpu.cfs_quota_us", f"{root}/cpu/cpu.cfs_period_us")]
+    for quota_file, period_file in candidates:
+        try:
+            with open(quota_file) as f:
+                fields = f.read().split()
+            if period_file is not None:
+                with open(period_file) as f:
+                    fields.append(f.read().strip())
+        except OSError:
+            continue
+        quota, period = fields[0], fields[1]
+        if quota in ("max", "-1"):
+            return None
+        return max(1, int(int(quota) // int(period)))
+    return None
+
+
+def usable_cores():
+    """The CPUs this process may run on: its affinity, capped by the cgroup quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:   # not Linux
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    return cores if quota is None else min(cores, quota)
+
+
+def _running_threads_of_others():
+    """Threads running now on this machine, other than this process's, or None.
+
+    Linux: the running-task count of /proc/loadavg minus this process's threads in
+    state R (OpenBLAS threads that just worked may still spin). Elsewhere: None.
+    """
+    try:
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        own = 0
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/stat") as f:
+                own += f.read().rpartition(")")[2].split()[0] == "R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - own)
+
+
+# ---------------------------------------------------------------------------
+# The choice and its scope
+# ---------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_fits_running = 0        # fits inside blas_threads() in this process
+_controller = None
+
+
+def _threadpool_controller():
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def _current_blas_threads():
+    counts = [lib.num_threads for lib in _threadpool_controller().select(user_api="blas").lib_controllers]
+    return min(counts) if counts else 1
+
+
+def choose_blas_threads(n_threads, products):
+    """The BLAS thread count of a fit: ``n_threads`` if an int, else the automatic choice.
+
+    ``products`` lists the (m, n, k) shapes of the fit's matrix products per
+    batch; the largest decides. See the module docstring for the rule.
+    """
+    if n_threads is not None:
+        if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) \
+                or n_threads < 1:
+            raise ValueError(f"n_threads must be None or an int >= 1, got {n_threads!r}")
+        return int(n_threads)
+    flops = max((2.0 * m * n * k for m, n, k in products), default=0.0)
+    wanted = min(int(flops // MIN_FLOPS_PER_THREAD), _current_blas_threads())
+    if wanted <= 1:
+        return 1
+    with _lock:
+        if _fits_running or threading.current_thread() is not threading.main_thread():
+            return 1
+    busy = _running_threads_of_others() or 0
+    return max(1, min(wanted, usable_cores() - busy))
+
+
+@contextlib.contextmanager
+def blas_threads(count):
+    """Run the block (a fit) with the BLAS libraries limited to ``count`` threads,
+    restored afterwards (threadpoolctl, as scikit-learn's KMeans limits its loops)."""
+    global _fits_running
+    with _lock:
+        _fits_running += 1
+    try:
+        with _threadpool_controller().limit(limits=count, user_api="blas"):
+            yield count
+    finally:
+        with _lock:
+            _fits_running -= 1

@@ -1,0 +1,37 @@
+"""benchmarks.jax_reference: the JAX epoch takes the NumPy reference's steps."""
+import numpy as np
+import pytest
+
+from benchmarks import jax_reference, references
+
+
+def test_importable_without_jax_and_checks_arguments():
+    with pytest.raises(ValueError, match="activation"):
+        jax_reference.make_epoch(10, "sigmoid", "sgd", 10, 0.1)
+    with pytest.raises(ValueError, match="solver"):
+        jax_reference.make_epoch(10, "relu", "lbfgs", 10, 0.1)
+
+
+@pytest.mark.parametrize("activation, solver, batch_size, lr", [
+    ("tanh", "sgd", 20, 0.1),
+    ("relu", "adam", 32, 1e-3),          # 200 = 6 x 32 + 8: a last, smaller batch
+])
+def test_epochs_match_the_numpy_reference(activation, solver, batch_size, lr):
+    pytest.importorskip("jax")
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 30)).astype(np.float32)
+    y = rng.integers(0, 4, 200)
+    epoch, compile_seconds = jax_reference.make_epoch(
+        16, activation, solver, batch_size, lr, "float32", seed=3,
+        n_samples=200, n_features=30, n_classes=4)
+    assert compile_seconds > 0
+    reference = references.NumpyMLP(16, lr, batch_size, activation=activation, solver=solver,
+                                    dtype=np.float32, random_state=3)
+    for _ in range(2):
+        epoch(X, y)
+        reference.epoch(X, y)
+    W1, b1, W2, b2 = epoch.parameters()
+    expected = [reference.coefs_[0], reference.intercepts_[0], reference.coefs_[1],
+                reference.intercepts_[1]]
+    for ours, theirs in zip([W1, b1, W2, b2], expected):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)

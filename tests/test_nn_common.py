@@ -1,0 +1,115 @@
+"""fastblas.nn._common: the seeding rule and the BLAS thread choice."""
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+from fastblas.nn import _common  # noqa: E402
+
+
+def blas_thread_counts():
+    return {lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+            if lib["user_api"] == "blas"}
+
+
+def test_int_seed_is_default_rng():
+    a = _common.make_generator(42).random(5)
+    np.testing.assert_array_equal(a, np.random.default_rng(42).random(5))
+    np.testing.assert_array_equal(_common.make_generator(np.int64(42)).random(5), a)
+
+
+def test_random_state_instance_gives_one_draw():
+    rs = np.random.RandomState(3)
+    first = _common.make_generator(rs).random(4)
+    second = _common.make_generator(rs).random(4)
+    assert not np.array_equal(first, second)   # consecutive fits differ
+    seed = np.random.RandomState(3).randint(2**31 - 1)
+    np.testing.assert_array_equal(first, np.random.default_rng(seed).random(4))
+
+
+def test_none_follows_numpy_global_seed():
+    np.random.seed(5)
+    a = _common.make_generator(None).random(3)
+    np.random.seed(5)
+    np.testing.assert_array_equal(_common.make_generator(None).random(3), a)
+
+
+@pytest.mark.parametrize("forced", [1, 2, 3, np.int32(2)])
+def test_int_forces_the_count(forced):
+    assert _common.choose_blas_threads(forced, [(10, 10, 10)]) == forced
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_bad_n_threads_named(bad):
+    with pytest.raises(ValueError, match="n_threads"):
+        _common.choose_blas_threads(bad, [(10, 10, 10)])
+
+
+def test_small_products_get_one_thread():
+    assert _common.choose_blas_threads(None, [(32, 100, 784), (784, 100, 32)]) == 1
+    assert _common.choose_blas_threads(None, []) == 1
+
+
+def test_large_products_within_the_usable_cores():
+    count = _common.choose_blas_threads(None, [(2000, 2000, 2000)])
+    assert 1 <= count <= _common.usable_cores() <= (os_cpu_count() or 1)
+
+
+def test_automatic_choice_respects_an_enclosing_limit():
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        assert _common.choose_blas_threads(None, [(2000, 2000, 2000)]) == 1
+
+
+def os_cpu_count():
+    import os
+    return os.cpu_count()
+
+
+@pytest.mark.parametrize("files, expected", [
+    ({"cpu.max": "max 100000\n"}, None),
+    ({"cpu.max": "150000 100000\n"}, 1),
+    ({"cpu.max": "400000 100000\n"}, 4),
+    ({"cpu.max": "50000 100000\n"}, 1),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2),
+    ({}, None),
+])
+def test_cgroup_quota(tmp_path, files, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert _common._cgroup_cpu_quota(str(tmp_path)) == expected
+
+
+def test_blas_threads_scoped_and_restored():
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = blas_thread_counts()
+        with _common.blas_threads(1) as count:
+            assert count == 1
+            assert blas_thread_counts() == {1}
+        assert blas_thread_counts() == before
+
+
+def test_concurrent_or_threaded_fits_choose_one_thread():
+    big = [(4000, 4000, 4000)]
+    inside, release = threading.Event(), threading.Event()
+    from_thread = []
+
+    def other_fit():
+        from_thread.append(_common.choose_blas_threads(None, big))
+        with _common.blas_threads(1):
+            inside.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=other_fit)
+    worker.start()
+    try:
+        assert inside.wait(10)
+        assert _common.choose_blas_threads(None, big) == 1   # another fit runs
+    finally:
+        release.set()
+        worker.join()
+    assert from_thread == [1]                                # not the main thread
