@@ -1,8 +1,9 @@
 """fastblas: SciPy's BLAS called straight from Cython.
 
-A drop-in faster ``dot`` and the BLAS routines people reach for next, for float32
-and float64 NumPy arrays, plus neural-network training loops kept in nogil Cython
-(``fastblas.nn``).
+A drop-in faster ``dot`` and ``matmul`` (every numeric dtype: float and complex
+through BLAS, integers, bool and float16 through BLAS with NumPy's exact results)
+and the BLAS routines people reach for next, plus neural-network training loops
+kept in nogil Cython (``fastblas.nn``).
 """
 try:
     from fastblas import _blas  # noqa: F401  (compiled; absent from a source checkout)
@@ -26,16 +27,15 @@ from fastblas._blas import (
     matmul,
     nrm2,
     scal,
-    show_config,
     swap,
 )
+from fastblas._config import show_config
 
 __version__ = "0.1.0"
 
 __all__ = [
     "asum", "axpy", "copy", "dot", "dsdot", "gemm", "gemv", "ger", "iamax",
-    "nrm2", "scal", "show_config", "swap",
-    "matmul",
+    "matmul", "nrm2", "scal", "show_config", "swap",
 ]
 
 

@@ -238,13 +238,14 @@ def load_data(path=None, n_train=None, n_test=None, dtype=np.float32):
     directory = datasets.find_fashion_mnist(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", datasets.EmbeddedDataWarning)   # said in `source`
-        X_train, y_train = datasets.load_fashion_mnist("train", path=path, dtype=dtype)
-        X_test, y_test = datasets.load_fashion_mnist("test", path=path, dtype=dtype)
+        X_train, y_train = datasets.load_fashion_mnist("train", path=path, dtype=dtype,
+                                                       n_samples=n_train)
+        X_test, y_test = datasets.load_fashion_mnist("test", path=path, dtype=dtype,
+                                                     n_samples=n_test)
     if directory is None:
         source = ("the small Fashion-MNIST subset embedded in fastblas; for the full data: "
                   f"sudo apt-get install dataset-fashion-mnist (or {datasets.ENV_VAR}=DIR, "
                   "--data DIR)")
     else:
         source = f"Fashion-MNIST from {directory}"
-    return TrainingData(X_train[:n_train], y_train[:n_train], X_test[:n_test], y_test[:n_test],
-                        source)
+    return TrainingData(X_train, y_train, X_test, y_test, source)

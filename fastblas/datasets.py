@@ -13,6 +13,10 @@ Where the data comes from, in order:
 The IDX files may be gzipped (``train-images-idx3-ubyte.gz``, as distributed) or
 not (``train-images-idx3-ubyte``). A directory named by ``path`` or
 ``FASTBLAS_DATA`` must hold them: it is an error, not a fallback, when it does not.
+Gzipped files are decompressed once into a cache, ``$XDG_CACHE_HOME/fastblas``
+(``~/.cache/fastblas`` by default), and memory-mapped from there: a later load
+reads only the images it returns. A cache entry whose source file changed, or
+that was cut short, is rebuilt.
 
 The embedded subset, ``data/fashion_mnist_subset.npz``, holds the first 500
 training and the first 100 test images of each class (5000 + 1000, in their
@@ -26,13 +30,19 @@ and saved with ``np.savez_compressed(X_train=..., y_train=..., X_test=..., y_tes
 Fashion-MNIST is (c) 2017 Zalando SE, MIT licence: see ``data/LICENSE-fashion-mnist``.
 """
 import gzip
+import hashlib
+import io
+import numbers
 import os
+import shutil
+import tempfile
 import warnings
 from importlib import resources
 
 import numpy as np
 
-__all__ = ["load_fashion_mnist", "find_fashion_mnist", "read_idx", "EmbeddedDataWarning"]
+__all__ = ["load_fashion_mnist", "find_fashion_mnist", "read_idx", "cache_dir",
+           "EmbeddedDataWarning"]
 
 ENV_VAR = "FASTBLAS_DATA"
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
@@ -53,41 +63,119 @@ class EmbeddedDataWarning(UserWarning):
     """The small embedded subset is used because the full data was not found."""
 
 
-def read_idx(filename):
-    """Read one IDX file (gzipped when the name ends in ``.gz``) as a uint8 array.
+def _idx_layout(head, file_size, name):
+    """(shape, header length) of an IDX file from its first bytes and its size.
 
     IDX layout: two zero bytes, the element type (0x08 = unsigned byte), the number
     of dimensions d, then d big-endian uint32 sizes, then the elements in C order.
     Raises ValueError naming the file when the header is invalid or the data is
     shorter or longer than the header says.
     """
-    filename = os.fspath(filename)
-    opener = gzip.open if filename.endswith(".gz") else open
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        raise ValueError(f"{name}: not an IDX file (bad magic number)")
+    if head[2] != _UBYTE:
+        raise ValueError(f"{name}: IDX element type 0x{head[2]:02x} is not "
+                         "supported (expected 0x08, unsigned byte)")
+    ndim = head[3]
+    header_len = 4 + 4 * ndim
+    if len(head) < header_len:
+        raise ValueError(f"{name}: truncated IDX header")
+    shape = tuple(int(s) for s in np.frombuffer(head, dtype=">u4", count=ndim, offset=4))
+    expected = int(np.prod(shape, dtype=np.int64))
+    actual = file_size - header_len
+    if actual != expected:
+        kind = "truncated" if actual < expected else "has trailing bytes"
+        raise ValueError(f"{name}: {kind}: header says shape {shape} "
+                         f"({expected} bytes of data), found {actual}")
+    return shape, header_len
+
+
+_MAX_HEAD = 4 + 4 * 255   # the longest IDX header
+
+
+def _map_idx(filename, name=None):
+    """A plain IDX file as a read-only memory-mapped uint8 array (pages read on use)."""
+    with open(filename, "rb") as f:
+        head = f.read(_MAX_HEAD)
+        size = os.fstat(f.fileno()).st_size
+    shape, header_len = _idx_layout(head, size, name or filename)
+    if size == header_len:        # no elements: nothing to map
+        return np.zeros(shape, dtype=np.uint8)
+    return np.memmap(filename, dtype=np.uint8, mode="r", offset=header_len, shape=shape)
+
+
+def _gunzip(filename, target):
+    """Decompress ``filename`` into the open binary file ``target``."""
     try:
-        with opener(filename, "rb") as f:
-            raw = f.read()
+        with gzip.open(filename, "rb") as source:
+            shutil.copyfileobj(source, target, 1 << 20)
     except (OSError, EOFError) as exc:   # gzip.BadGzipFile is an OSError
         if isinstance(exc, FileNotFoundError):
             raise
         raise ValueError(f"{filename}: cannot read ({exc}); the file is corrupt "
                          "or truncated") from exc
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{filename}: not an IDX file (bad magic number)")
-    if raw[2] != _UBYTE:
-        raise ValueError(f"{filename}: IDX element type 0x{raw[2]:02x} is not "
-                         "supported (expected 0x08, unsigned byte)")
-    ndim = raw[3]
-    header_len = 4 + 4 * ndim
-    if len(raw) < header_len:
-        raise ValueError(f"{filename}: truncated IDX header")
-    shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64))
-    actual = len(raw) - header_len
-    if actual != expected:
-        kind = "truncated" if actual < expected else "has trailing bytes"
-        raise ValueError(f"{filename}: {kind}: header says shape {shape} "
-                         f"({expected} bytes of data), found {actual}")
+
+
+def read_idx(filename):
+    """Read one IDX file (gzipped when the name ends in ``.gz``) as a uint8 array.
+
+    A plain file is memory-mapped, a gzipped one decompressed in memory. Raises
+    ValueError naming the file when it is not a valid IDX file of unsigned bytes
+    or holds fewer or more bytes than its header says.
+    """
+    filename = os.fspath(filename)
+    if not filename.endswith(".gz"):
+        return _map_idx(filename)
+    buffer = io.BytesIO()
+    _gunzip(filename, buffer)
+    raw = buffer.getvalue()
+    shape, header_len = _idx_layout(raw[:_MAX_HEAD], len(raw), filename)
     return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(shape)
+
+
+def cache_dir():
+    """Where decompressed IDX files are kept: ``$XDG_CACHE_HOME/fastblas``
+    (``~/.cache/fastblas`` when the variable is unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "fastblas")
+
+
+def _cached_idx(filename):
+    """A gzipped IDX file, decompressed once into the cache and memory-mapped.
+
+    The cache entry records the size and modification time of the file it came
+    from; an entry whose source changed, or that is cut short or damaged, is
+    rebuilt. Without a writable cache, the file is decompressed in memory.
+    """
+    source = os.path.realpath(filename)
+    status = os.stat(source)
+    stamp = f"{source}\n{status.st_size} {status.st_mtime_ns}\n"
+    # one folder per source folder, named by a digest of its path
+    directory = os.path.join(cache_dir(), "idx", hashlib.sha256(
+        os.path.dirname(source).encode()).hexdigest()[:16])
+    target = os.path.join(directory, os.path.basename(source)[:-len(".gz")])
+    try:
+        with open(target + ".source") as f:
+            if f.read() == stamp:
+                return _map_idx(target)
+    except (OSError, ValueError):   # no entry yet, or a damaged one: rebuild it
+        pass
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, delete=False) as tmp:
+            try:
+                _gunzip(filename, tmp)
+            except BaseException:
+                tmp.close()
+                os.unlink(tmp.name)
+                raise
+        os.replace(tmp.name, target)
+        with tempfile.NamedTemporaryFile("w", dir=directory, delete=False) as tmp:
+            tmp.write(stamp)
+        os.replace(tmp.name, target + ".source")
+    except OSError:          # a read-only or full cache: do without it
+        return read_idx(filename)
+    return _map_idx(target, name=filename)
 
 
 def _idx_path(directory, stem):
@@ -104,16 +192,21 @@ def _has_files(directory):
                for pair in _FILES.values() for stem in pair)
 
 
+def _idx_array(filename):
+    """An IDX file memory-mapped: a plain one where it lies, a gzipped one from the cache."""
+    return _cached_idx(filename) if filename.endswith(".gz") else _map_idx(filename)
+
+
 def _read_pair(directory, subset):
-    """Images (n, 784) uint8 and labels (n,) uint8 of one subset, validated."""
+    """Images (n, 784) and labels (n,), uint8 memory-mapped, of one subset, validated."""
     image_stem, label_stem = _FILES[subset]
     image_file = _idx_path(directory, image_stem)
     label_file = _idx_path(directory, label_stem)
     for stem, found in ((image_stem, image_file), (label_stem, label_file)):
         if found is None:
             raise FileNotFoundError(f"{os.path.join(directory, stem)}[.gz] not found")
-    images = read_idx(image_file)
-    labels = read_idx(label_file)
+    images = _idx_array(image_file)
+    labels = _idx_array(label_file)
     if images.ndim != 3 or images.shape[1:] != _IMAGE_SHAPE:
         raise ValueError(f"{image_file}: expected images of shape (n, 28, 28), "
                          f"found {images.shape}")
@@ -149,13 +242,13 @@ def find_fashion_mnist(path=None):
 def _read_embedded(subset):
     warnings.warn("Fashion-MNIST not found; using the small subset embedded in fastblas "
                   f"(500 training and 100 test images per class); {FULL_DATA_HINT}",
-                  EmbeddedDataWarning, stacklevel=2)
+                  EmbeddedDataWarning, stacklevel=3)
     source = resources.files("fastblas") / "data" / EMBEDDED_FILE
     with source.open("rb") as f, np.load(f) as npz:
         return npz[f"X_{subset}"], npz[f"y_{subset}"]
 
 
-def load_fashion_mnist(subset="train", path=None, dtype=np.float32):
+def load_fashion_mnist(subset="train", path=None, dtype=np.float32, n_samples=None):
     """Fashion-MNIST images and labels.
 
     Parameters
@@ -166,22 +259,30 @@ def load_fashion_mnist(subset="train", path=None, dtype=np.float32):
         ``FASTBLAS_DATA`` environment variable, then ``/usr/share/datasets/fashion-mnist``,
         then the subset embedded in the package (with an ``EmbeddedDataWarning``).
     dtype : float32 or float64
+    n_samples : int, optional
+        Only the first ``n_samples`` images (all of them when there are fewer).
+        Default: all.
 
     Returns
     -------
     X : ndarray of shape (n_samples, 784), pixel intensities scaled to [0, 1]
     y : ndarray of shape (n_samples,), int64 labels 0-9
+
+    Gzipped files are decompressed once into :func:`cache_dir` and memory-mapped
+    from there, so that later loads read only the images asked for.
     """
     if subset not in _FILES:
         raise ValueError(f"subset must be 'train' or 'test', got {subset!r}")
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    if n_samples is not None and (not isinstance(n_samples, numbers.Integral) or n_samples < 0):
+        raise ValueError(f"n_samples must be None or a non-negative integer, got {n_samples!r}")
     directory = find_fashion_mnist(path)
     if directory is None:
         images, labels = _read_embedded(subset)
     else:
         images, labels = _read_pair(directory, subset)
-    X = images.astype(dtype)
+    X = np.array(images[:n_samples], dtype=dtype)
     X /= 255
-    return X, labels.astype(np.int64)
+    return X, np.array(labels[:n_samples], dtype=np.int64)

@@ -1327,25 +1327,3 @@ def matmul(a, b, out=None, **kwargs):
         if result is not None:
             return result
     return _np_matmul(a, b, out=out, **kwargs)
-
-
-def show_config():
-    """Print the BLAS library SciPy loaded, its version and its thread count."""
-    import os
-    import scipy
-    blas = scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    print(f"fastblas calls SciPy {scipy.__version__}'s BLAS through scipy.linalg.cython_blas")
-    print(f"  library: {blas.get('name')} {blas.get('version')}")
-    print(f"  config:  {blas.get('openblas configuration', 'n/a')}")
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        print("  threads: unknown (pip install threadpoolctl to see them)")
-        return
-    # SciPy's wheels load their BLAS from scipy.libs/, beside the scipy package.
-    scipy_dir = os.path.dirname(scipy.__file__)
-    for pool in threadpool_info():
-        if pool.get("user_api") == "blas":
-            owner = "SciPy's" if pool["filepath"].startswith(scipy_dir) else "also loaded"
-            print(f"  threads: {pool['num_threads']} ({owner}: {pool['internal_api']} "
-                  f"{pool['version']}, {pool['filepath']})")

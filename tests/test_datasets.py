@@ -42,6 +42,14 @@ def write_dataset(directory, n_train, n_test, seed, gz=True):
     return written
 
 
+@pytest.fixture(autouse=True)
+def private_cache(monkeypatch, tmp_path):
+    """Every test decompresses into its own cache directory, never the user's."""
+    cache = tmp_path / "xdg-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache / "fastblas"
+
+
 @pytest.fixture
 def no_installed_data(monkeypatch, tmp_path):
     """Neither FASTBLAS_DATA nor the Debian directory: the embedded subset is what remains."""
@@ -178,3 +186,106 @@ def test_embedded_subset_rows_come_from_the_full_data(no_installed_data):
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         load_fashion_mnist(**kwargs)
+
+
+def scaled(images):
+    """The loader's float32 X for these uint8 images, computed the same way."""
+    X = images.reshape(len(images), 784).astype(np.float32)
+    X /= 255
+    return X
+
+
+def cached_files(cache):
+    return sorted(p for p in cache.rglob("*-ubyte"))
+
+
+def test_gzipped_files_are_decompressed_once_into_the_cache(tmp_path, private_cache,
+                                                             monkeypatch):
+    written = write_dataset(tmp_path / "data", n_train=6, n_test=2, seed=5)
+    assert datasets.cache_dir() == str(private_cache)
+    first = load_fashion_mnist("train", path=tmp_path / "data")
+    assert [p.name for p in cached_files(private_cache)] == list(FILES["train"])
+
+    def no_gzip(*args, **kwargs):
+        raise AssertionError("decompressed again")
+    monkeypatch.setattr(datasets.gzip, "open", no_gzip)
+    second = load_fashion_mnist("train", path=tmp_path / "data")
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(second[1], written["train"][1])
+
+
+def test_default_cache_is_under_the_home_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert datasets.cache_dir() == os.path.join(str(tmp_path), ".cache", "fastblas")
+
+
+def test_a_changed_source_rebuilds_its_cache_entry(tmp_path):
+    directory = tmp_path / "data"
+    write_dataset(directory, n_train=5, n_test=2, seed=6)
+    load_fashion_mnist("train", path=directory)
+    newer = write_dataset(directory, n_train=8, n_test=2, seed=7)
+    image_file = directory / (FILES["train"][0] + ".gz")
+    stat = image_file.stat()
+    os.utime(image_file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    X, y = load_fashion_mnist("train", path=directory)
+    np.testing.assert_array_equal(X, scaled(newer["train"][0]))
+    np.testing.assert_array_equal(y, newer["train"][1])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "extend", "stamp"])
+def test_a_damaged_cache_entry_is_rebuilt(tmp_path, private_cache, damage):
+    written = write_dataset(tmp_path / "data", n_train=5, n_test=2, seed=8)
+    load_fashion_mnist("train", path=tmp_path / "data")
+    images = next(p for p in cached_files(private_cache) if "images" in p.name)
+    if damage == "truncate":
+        images.write_bytes(images.read_bytes()[:-100])
+    elif damage == "extend":
+        images.write_bytes(images.read_bytes() + b"\0")
+    else:
+        (images.parent / (images.name + ".source")).write_text("garbage")
+    X, _ = load_fashion_mnist("train", path=tmp_path / "data")
+    np.testing.assert_array_equal(X, scaled(written["train"][0]))
+
+
+def test_an_unwritable_cache_is_done_without(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    written = write_dataset(tmp_path / "data", n_train=4, n_test=2, seed=9)
+    X, y = load_fashion_mnist("test", path=tmp_path / "data")
+    np.testing.assert_array_equal(X, scaled(written["test"][0]))
+
+
+def test_a_corrupt_gzip_names_the_source_not_the_cache(tmp_path, private_cache):
+    write_dataset(tmp_path, n_train=4, n_test=2, seed=10)
+    broken = tmp_path / (FILES["train"][0] + ".gz")
+    broken.write_bytes(broken.read_bytes()[:30])
+    with pytest.raises(ValueError, match="corrupt or truncated") as info:
+        load_fashion_mnist("train", path=tmp_path)
+    assert str(broken) in str(info.value)
+    assert not [p for p in private_cache.rglob("*") if p.is_file() and "images" in p.name]
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["gzipped", "plain"])
+@pytest.mark.parametrize("n_samples, expected", [(0, 0), (3, 3), (7, 7), (100, 7)])
+def test_n_samples_returns_the_first_images(tmp_path, gz, n_samples, expected):
+    written = write_dataset(tmp_path, n_train=7, n_test=2, seed=11, gz=gz)
+    X, y = load_fashion_mnist("train", path=tmp_path, n_samples=n_samples)
+    assert X.shape == (expected, 784) and y.shape == (expected,)
+    assert type(X) is np.ndarray and X.flags.writeable and X.flags.c_contiguous
+    np.testing.assert_array_equal(X, scaled(written["train"][0][:expected]))
+    np.testing.assert_array_equal(y, written["train"][1][:expected])
+
+
+def test_n_samples_of_the_embedded_subset(no_installed_data):
+    with pytest.warns(EmbeddedDataWarning):
+        X, y = load_fashion_mnist("test", n_samples=10)
+    assert X.shape == (10, 784) and y.shape == (10,)
+
+
+@pytest.mark.parametrize("n_samples", [-1, 2.5, "10"])
+def test_bad_n_samples_is_named(n_samples):
+    with pytest.raises(ValueError, match="n_samples"):
+        load_fashion_mnist(n_samples=n_samples)

@@ -2,8 +2,8 @@
 
     from fastblas.nn import BernoulliRBM, MLPClassifier, MLPRegressor
 
-The classes are drop-ins for scikit-learn's of the same names (``pip install
-"fastblas[nn]"``). They are imported on first use, so that ``import fastblas``
+The classes are drop-ins for scikit-learn's of the same names, which they need
+(``pip install scikit-learn``). They are imported on first use, so that ``import fastblas``
 stays cheap and does not import scikit-learn.
 
 What they share (``fastblas.nn._common``): one seeding rule (an int
@@ -37,7 +37,7 @@ def __getattr__(name):
         if (exc.name or "").partition(".")[0] != "sklearn":
             raise
         raise ImportError(f"fastblas.nn.{name} needs scikit-learn: "
-                          'pip install "fastblas[nn]"') from exc
+                          "pip install scikit-learn") from exc
     return getattr(module, name)
 
 
