@@ -21,6 +21,8 @@
 * Fixtures: ``rng`` (seeded from the test id) and ``chunk_limit`` (lowers the
   private 32-bit BLAS chunk limit for one test, restores it afterwards).
 """
+import signal
+
 import numpy as np
 import pytest
 
@@ -284,6 +286,19 @@ class Footprint:
         if self.mask is None:
             return True
         return np.array_equal(self.owner[self.mask], self.saved)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def python_sigint_handler():
+    """Python's own SIGINT handler for the whole run, as an interactive start has.
+
+    A process started in the background by a shell without job control inherits
+    SIGINT ignored, and so would the subprocesses the CLI tests start: the Ctrl-C
+    tests would then wait for a signal that never arrives.
+    """
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, inherited)
 
 
 @pytest.fixture

@@ -301,18 +301,13 @@ def test_a_stop_request_ends_the_epoch_at_a_batch_boundary(kind):
 
 
 def test_stop_request_catches_one_ctrl_c_and_lets_a_second_through():
-    # Python's own handler first: a process started in the background by a shell
-    # without job control inherits SIGINT ignored
-    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with StopRequest() as stop:
+    # Python's own handler is in place (conftest's python_sigint_handler)
+    with StopRequest() as stop:
+        signal.raise_signal(signal.SIGINT)
+        assert stop.requested
+        with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
-            assert stop.requested
-            with pytest.raises(KeyboardInterrupt):
-                signal.raise_signal(signal.SIGINT)
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    finally:
-        signal.signal(signal.SIGINT, inherited)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_train_honours_threads(monkeypatch, embedded_data_only, capsys):
