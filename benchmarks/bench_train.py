@@ -139,23 +139,7 @@ class FastblasEpoch(EstimatorEpoch):
     library = "fastblas"
 
     def _takes_warm_start(self, recipe):
-        return _fastblas_takes(recipe.model, "warm_start")
-
-
-class FastblasFitEpoch:
-    """fastblas's RBM trained by ``fit`` with ``n_iter=1``: the library's own epoch
-    loop, which draws new initial weights on every call (a few ms per epoch)."""
-
-    def __init__(self, recipe, X, y, **params):
-        self.model = _recipes.make_estimator(recipe, "fastblas", dtype=X.dtype, **params)
-        self.X = X
-
-    @classmethod
-    def supports(cls, recipe):
-        return recipe.model == "rbm" and not _fastblas_takes("rbm", "warm_start")
-
-    def __call__(self):
-        self.model.fit(self.X)
+        return True         # fastblas's RBM has warm_start
 
 
 class SklearnEpoch(EstimatorEpoch):
@@ -316,7 +300,6 @@ class Contender:
 CONTENDERS = [
     Contender("numpy reference", ReferenceEpoch, role="numpy"),
     Contender("fastblas", FastblasEpoch, requires="sklearn"),
-    Contender("fastblas fit(n_iter=1)", FastblasFitEpoch, requires="sklearn"),
     Contender("scikit-learn", SklearnEpoch, role="sklearn", requires="sklearn"),
     Contender("pytorch (cpu)", TorchEpoch, requires="torch"),
     Contender("jax (cpu, XLA threads)", JaxEpoch, requires="jax"),
@@ -416,18 +399,12 @@ def comparison_rows(recipe, threads):
     return rows
 
 
-def thread_epoch(recipe):
-    """fastblas's epoch runner for the thread table: its own loop (``fit``) for an RBM
-    without ``warm_start``, whose per-minibatch ``partial_fit`` would time validation."""
-    return FastblasFitEpoch if FastblasFitEpoch.supports(recipe) else FastblasEpoch
-
-
 def thread_rows(recipe, cores):
     """fastblas float32 at 1 and ``cores`` (the usable cores) BLAS threads, its own
     choice when it has ``n_threads``, and two models one after the other against two
     at once."""
     has_n_threads = _fastblas_has_n_threads(recipe.model)
-    epoch = thread_epoch(recipe)
+    epoch = FastblasEpoch
     rows = {}
     for threads in sorted({1, cores}):
         options = {"n_threads": threads} if has_n_threads else {}
@@ -580,10 +557,9 @@ Configurations (default: all):
 Every contender trains a warm model one epoch per round, the contenders
 interleaved; each table shows the median epoch with its spread, the speed-up
 over the NumPy reference and over scikit-learn (same dtype), and the distance
-to the gemm floor. The RBMs train their epoch by partial_fit per minibatch,
-which validates its input on every call; the row "fastblas fit(n_iter=1)"
-times fastblas's own epoch loop instead, which draws new initial weights each
-time. A second table per configuration compares fastblas's BLAS thread counts,
+to the gemm floor. fastblas's RBM trains its epoch by fit with warm_start;
+scikit-learn's, which has no warm_start, by partial_fit per minibatch, which
+validates its input on every call. A second table per configuration compares fastblas's BLAS thread counts,
 and 2 models trained at once on 2 threads against the same 2 one after the
 other."""
 
@@ -692,8 +668,7 @@ def run_configuration(name, data, args):
                                  for (c, d), (t, w) in timed.items()]))
     if not args.no_thread_table and _importable("sklearn"):
         cores = _timing.usable_cores()
-        how = "fit(n_iter=1)" if thread_epoch(recipe) is FastblasFitEpoch else "warm epochs"
-        print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads ({how})")
+        print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads")
         timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup)
         print(thread_table(timed, n_samples, args.markdown))
         _print_spread_warning({label: t for label, (t, _) in timed.items()})

@@ -445,3 +445,27 @@ def test_ctrl_c_answered_promptly(dtype):
     assert rbm.transform(X).shape == (2000, 100)
 
 
+
+
+@pytest.mark.parametrize("params", [dict(), dict(momentum=0.9, persistent=False, cd_k=2)])
+def test_warm_start_fit_continues_where_the_last_fit_stopped(params):
+    # fit(n_iter=1) three times with warm_start is the same model, to the bit, as
+    # one fit of 3 epochs: weights, chains, momentum and random stream carry over
+    X = binary_data(np.random.default_rng(15), 120, 20, np.float32)
+    params = dict(n_components=8, batch_size=16, random_state=3, **params)
+    three = BernoulliRBM(n_iter=3, **params).fit(X)
+    warm = BernoulliRBM(n_iter=1, warm_start=True, **params)
+    for _ in range(3):
+        warm.fit(X)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
+        np.testing.assert_array_equal(getattr(warm, name), getattr(three, name), err_msg=name)
+    cold = BernoulliRBM(n_iter=1, **params).fit(X).fit(X)      # starts anew each time
+    np.testing.assert_array_equal(cold.components_,
+                                  BernoulliRBM(n_iter=1, **params).fit(X).components_)
+
+
+def test_warm_start_refuses_another_number_of_features():
+    X = binary_data(np.random.default_rng(16), 30, 6, np.float64)
+    rbm = BernoulliRBM(n_components=3, n_iter=1, warm_start=True).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        rbm.fit(X[:, :5])

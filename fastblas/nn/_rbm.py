@@ -82,6 +82,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         products, on a busy machine, or in a thread of joblib's threading
         backend); an int forces the count. The limit (threadpoolctl) holds for
         the fit only.
+    warm_start : bool, default=False
+        When True and the model is fitted, :meth:`fit` continues from the current
+        weights, chains, momentum and random stream instead of starting anew, as
+        scikit-learn's MLPs do: ``fit`` with ``n_iter=1`` is then one more epoch.
 
     Attributes
     ----------
@@ -107,7 +111,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     The Generator is ``np.random.default_rng(random_state)`` for an int, else
     ``np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))``,
-    made once per :meth:`fit` (or on the first :meth:`partial_fit`); the weights
+    made once per :meth:`fit` that starts anew (or on the first :meth:`partial_fit`); the weights
     start as its float64 ``normal(0, 0.01)`` draws, rounded to the model's dtype,
     and the Gibbs draws (32-bit integers compared with each unit's probability)
     follow the order documented in ``fastblas/_rbm.pyx.tp``.
@@ -133,6 +137,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                   Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)})],
         "callback": [None, callable],
         "n_threads": [None, Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -151,6 +156,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         dtype=None,
         callback=None,
         n_threads=None,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -165,6 +171,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.dtype = dtype
         self.callback = callback
         self.n_threads = n_threads
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------
     # Inference (NumPy; the hot loop is training)
@@ -240,11 +247,17 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to X (n_samples, n_features) by ``n_iter`` epochs of CD-k."""
-        X = validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32))
-        X = self._training_array(X, self._model_dtype(X.dtype))
-        self._generator = make_generator(self.random_state)
-        self._initialize(X.shape[1], X.dtype)
-        self._own_parameters(X.dtype)
+        warm = self.warm_start and hasattr(self, "components_")
+        X = validate_data(self, X, accept_sparse="csr", reset=not warm,
+                          dtype=(np.float64, np.float32))
+        dtype = self.components_.dtype if warm else self._model_dtype(X.dtype)
+        X = self._training_array(X, dtype)
+        if warm:
+            self._get_generator()
+        else:
+            self._generator = make_generator(self.random_state)
+            self._initialize(X.shape[1], dtype)
+        self._own_parameters(dtype)
 
         n_samples = X.shape[0]
         bounds = np.append(np.arange(0, n_samples, self.batch_size), n_samples).astype(np.intp)
