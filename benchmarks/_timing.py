@@ -41,6 +41,8 @@ import statistics
 import sys
 import timeit
 
+from fastblas.cli._options import positive_int  # noqa: F401  (argparse type)
+
 __all__ = [
     "SPREAD_LIMIT", "Timing", "add_results_option", "add_run_options", "blas_thread_limits",
     "check_output_directory", "describe_machine",
@@ -407,17 +409,6 @@ def parse_int_list(text):
             raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {item!r}")
         values.append(value)
     return values
-
-
-def positive_int(text):
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def add_run_options(parser, quick_help, plot_help, threads_help, name=None):
