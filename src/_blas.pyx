@@ -1395,8 +1395,12 @@ def matmul(a, b, out=None, **kwargs):
     broadcast, ``out=`` is filled and returned. Integer and bool products get
     NumPy's exact result (wraparound included) and float16 products its float32
     accumulation, computed through BLAS; 1-D and 2-D float32/float64 operands take
-    ``fastblas.dot``'s path, and their stacks go to ``numpy.matmul`` (which calls
-    BLAS per matrix). Mixed dtypes are promoted as NumPy does. Other keywords
+    ``fastblas.dot``'s path. Stacks of small float32/float64 matrices (rows of 2,
+    4, 8 or 16 elements, at most 64 bytes, and m * n * k <= 512) are computed in
+    one vectorised pass over the whole stack, each entry summed in order over k:
+    equal to NumPy's result to rounding, not bit for bit; larger float matrices go
+    to ``numpy.matmul`` (which calls BLAS per matrix). Mixed dtypes are promoted as
+    NumPy does. Other keywords
     (``dtype=``, ``casting=``, ``axes=``, ...), other types (complex, object, ...)
     and every error go to ``numpy.matmul``.
     """
