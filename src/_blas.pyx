@@ -1265,7 +1265,7 @@ cdef extern from "small_matmul.h" nogil:
 # The largest m * n * k that small_matmul.h takes: above it np.matmul, which calls
 # BLAS per matrix, is as fast or faster. Measured with one thread (ns per matrix,
 # np.matmul / small_matmul.h): float32 (10000, 4, 4) 29 / 6, (10000, 8, 8) 48 / 29,
-# 8x8 @ 8x16 (m n k = 1024) 76 / 49, (1000, 16, 16) 121 / 117, 64x16 @ 16x16 342 /
+# 8x16 @ 16x8 (m n k = 1024) 76 / 49, (1000, 16, 16) 121 / 117, 64x16 @ 16x16 342 /
 # 403; float64 (10000, 4, 4) 30 / 15, (10000, 8, 8) 57 / 55, 8x16 @ 16x8 88 / 92,
 # (1000, 16, 16) 217 / 328. From 16x16 on, the multiply-adds, not the call per
 # matrix, set the time, and OpenBLAS's kernels do them faster.
@@ -1289,13 +1289,12 @@ cdef void small_stack(bint single, Stack *s, Operand a, Operand b,
     """Every product of a float32 (single) or float64 stack through small_matmul.h:
     one call per run of the last batch dimension. B and C rows are contiguous."""
     cdef intp idx[MAX_BATCH_DIMS]
-    cdef int outer = s.nd - 1 if s.nd > 0 else 0
+    cdef int last = s.nd - 1
     cdef intp size = sizeof(float) if single else sizeof(double)
-    cdef intp run = s.shape[s.nd - 1] if s.nd > 0 else 1
-    cdef intp a_step = s.sa[s.nd - 1] // size if s.nd > 0 else 0
-    cdef intp b_step = s.sb[s.nd - 1] // size if s.nd > 0 else 0
-    cdef intp c_step = s.sc[s.nd - 1] // size if s.nd > 0 else 0
-    if run == 0 or batch_count(s, outer, idx) == 0:
+    cdef intp run = s.shape[last]
+    cdef intp a_step = s.sa[last] // size, b_step = s.sb[last] // size
+    cdef intp c_step = s.sc[last] // size
+    if run == 0 or batch_count(s, last, idx) == 0:
         return
     while True:
         if single:
@@ -1308,7 +1307,7 @@ cdef void small_stack(bint single, Stack *s, Operand a, Operand b,
                                     <double *>a.data, a_step, a.rs, a.cs,
                                     <double *>b.data, b_step, b.rs,
                                     <double *>c.data, c_step, c.rs)
-        if not next_matrix(s, outer, idx, &a, &b, &c):
+        if not next_matrix(s, last, idx, &a, &b, &c):
             return
 
 
@@ -1360,7 +1359,9 @@ cdef object matmul_stack(object a, object b, object out):
     b = np.broadcast_to(b, batch + b.shape[-2:])
     cdef Stack s
     cdef int nd = len(batch), d
-    s.nd = nd
+    s.nd = max(nd, 1)       # a lone product is a stack of one
+    s.shape[0] = 1
+    s.sa[0] = s.sb[0] = s.sc[0] = 0
     for d in range(nd):
         s.shape[d] = batch[d]
         s.sa[d] = cnp.PyArray_STRIDE(a, d)
@@ -1400,9 +1401,8 @@ def matmul(a, b, out=None, **kwargs):
     one vectorised pass over the whole stack, each entry summed in order over k:
     equal to NumPy's result to rounding, not bit for bit; larger float matrices go
     to ``numpy.matmul`` (which calls BLAS per matrix). Mixed dtypes are promoted as
-    NumPy does. Other keywords
-    (``dtype=``, ``casting=``, ``axes=``, ...), other types (complex, object, ...)
-    and every error go to ``numpy.matmul``.
+    NumPy does. Other keywords (``dtype=``, ``casting=``, ``axes=``, ...), other
+    types (complex, object, ...) and every error go to ``numpy.matmul``.
     """
     cdef object result = None
     cdef int nda, ndb
