@@ -13,19 +13,21 @@
  * need not be aligned; the matrices of the stack any stride apart (0 broadcasts
  * one matrix over the stack). Strides in elements.
  *
- * The stack functions are built three times (GCC/Clang target_clones: x86-64-v4
+ * The stack functions are built three times (GCC target_clones: x86-64-v4
  * with AVX-512, v3 with AVX2 and FMA, the baseline x86-64) and the loader picks
  * the widest the CPU supports: the wheel stays portable (no -march=native), and
  * a vector wider than the target's registers is split by the compiler.
- * Elsewhere, one plain build.
+ * Elsewhere (Clang, older GCC), one plain build.
  */
 #ifndef FASTBLAS_SMALL_MATMUL_H
 #define FASTBLAS_SMALL_MATMUL_H
 
 #include <stddef.h>
 
-#if defined(__x86_64__) && defined(__linux__) && \
-    (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 6))
+/* GCC 11 named the x86-64-v3/v4 levels. The plain "avx512f"/"avx2" clones would
+ * lack FMA (a separate multiply and add per term). */
+#if defined(__x86_64__) && defined(__linux__) && !defined(__clang__) && \
+    defined(__GNUC__) && __GNUC__ >= 11
 #define FB_SMALL_CLONES \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
