@@ -1209,48 +1209,118 @@ cdef struct Stack:
     intp sc[MAX_BATCH_DIMS]
 
 
+cdef bint next_matrix(Stack *s, int nd, intp *idx, Operand *a, Operand *b,
+                     Operand *c) noexcept nogil:
+    """Step a, b and c to the next matrix of the first nd batch dimensions (an
+    odometer over idx); False after the last one."""
+    cdef int d = nd - 1
+    while d >= 0:
+        idx[d] += 1
+        a.data += s.sa[d]
+        b.data += s.sb[d]
+        c.data += s.sc[d]
+        if idx[d] < s.shape[d]:
+            return True
+        a.data -= s.sa[d] * s.shape[d]
+        b.data -= s.sb[d] * s.shape[d]
+        c.data -= s.sc[d] * s.shape[d]
+        idx[d] = 0
+        d -= 1
+    return False
+
+
+cdef intp batch_count(Stack *s, int nd, intp *idx) noexcept nogil:
+    """The number of matrices in the first nd batch dimensions; idx set to zero."""
+    cdef intp count = 1
+    cdef int d
+    for d in range(nd):
+        idx[d] = 0
+        count *= s.shape[d]
+    return count
+
+
 cdef int exact_stack(Exact t, Stack *s, Operand a, Operand b, Operand c) noexcept nogil:
     """Every product of an integer, bool or float16 stack; -1 when out of memory."""
     cdef intp idx[MAX_BATCH_DIMS]
-    cdef intp count = 1, i
-    cdef Operand ai = a, bi = b, ci = c
-    cdef int d
-    for d in range(s.nd):
-        idx[d] = 0
-        count *= s.shape[d]
-    for i in range(count):
-        if exact_kernel(t, ai, bi, ci) != 0:
+    if batch_count(s, s.nd, idx) == 0:
+        return 0
+    while True:
+        if exact_kernel(t, a, b, c) != 0:
             return -1
-        d = s.nd - 1
-        while d >= 0:
-            idx[d] += 1
-            ai.data += s.sa[d]
-            bi.data += s.sb[d]
-            ci.data += s.sc[d]
-            if idx[d] < s.shape[d]:
-                break
-            ai.data -= s.sa[d] * s.shape[d]
-            bi.data -= s.sb[d] * s.shape[d]
-            ci.data -= s.sc[d] * s.shape[d]
-            idx[d] = 0
-            d -= 1
-    return 0
+        if not next_matrix(s, s.nd, idx, &a, &b, &c):
+            return 0
+
+
+cdef extern from "small_matmul.h" nogil:
+    bint fb_small_width(intp n, intp itemsize)
+    int fb_small_matmul_float32(intp count, intp m, intp n, intp k,
+                                 const float *a, intp a_step, intp ars, intp acs,
+                                 const float *b, intp b_step, intp brs,
+                                 float *c, intp c_step, intp crs)
+    int fb_small_matmul_float64(intp count, intp m, intp n, intp k,
+                                 const double *a, intp a_step, intp ars, intp acs,
+                                 const double *b, intp b_step, intp brs,
+                                 double *c, intp c_step, intp crs)
+
+# The largest m * n * k that small_matmul.h takes: above it np.matmul, which calls
+# BLAS per matrix, is as fast or faster. Measured with one thread (ns per matrix,
+# np.matmul / small_matmul.h): float32 (10000, 4, 4) 29 / 6, (10000, 8, 8) 48 / 29,
+# 8x16 @ 16x8 (m n k = 1024) 76 / 49, (1000, 16, 16) 121 / 117, 64x16 @ 16x16 342 /
+# 403; float64 (10000, 4, 4) 30 / 15, (10000, 8, 8) 57 / 55, 8x16 @ 16x8 88 / 92,
+# (1000, 16, 16) 217 / 328. From 16x16 on, the multiply-adds, not the call per
+# matrix, set the time, and OpenBLAS's kernels do them faster.
+cdef intp SMALL_MAX_FLOPS = 512
+
+
+cdef inline bint unit_rows(cnp.ndarray x) noexcept:
+    """Are the rows of the matrices of x contiguous (unit column stride)?"""
+    cdef int nd = cnp.PyArray_NDIM(x)
+    return (cnp.PyArray_DIM(x, nd - 1) <= 1
+            or cnp.PyArray_STRIDE(x, nd - 1) == cnp.PyArray_ITEMSIZE(x))
+
+
+cdef inline bint small_product(intp m, intp n, intp k, intp itemsize) noexcept:
+    """Does small_matmul.h beat a BLAS call per matrix for (m x k) @ (k x n)?"""
+    return fb_small_width(n, itemsize) and m * n * k <= SMALL_MAX_FLOPS
+
+
+cdef void small_stack(bint single, Stack *s, Operand a, Operand b,
+                      Operand c) noexcept nogil:
+    """Every product of a float32 (single) or float64 stack through small_matmul.h:
+    one call per run of the last batch dimension. B and C rows are contiguous."""
+    cdef intp idx[MAX_BATCH_DIMS]
+    cdef int last = s.nd - 1
+    cdef intp size = sizeof(float) if single else sizeof(double)
+    cdef intp run = s.shape[last]
+    cdef intp a_step = s.sa[last] // size, b_step = s.sb[last] // size
+    cdef intp c_step = s.sc[last] // size
+    if run == 0 or batch_count(s, last, idx) == 0:
+        return
+    while True:
+        if single:
+            fb_small_matmul_float32(run, a.rows, b.cols, a.cols,
+                                    <float *>a.data, a_step, a.rs, a.cs,
+                                    <float *>b.data, b_step, b.rs,
+                                    <float *>c.data, c_step, c.rs)
+        else:
+            fb_small_matmul_float64(run, a.rows, b.cols, a.cols,
+                                    <double *>a.data, a_step, a.rs, a.cs,
+                                    <double *>b.data, b_step, b.rs,
+                                    <double *>c.data, c_step, c.rs)
+        if not next_matrix(s, last, idx, &a, &b, &c):
+            return
 
 
 @cython.wraparound(True)
 cdef object matmul_stack(object a, object b, object out):
-    """np.matmul of integer, bool and float16 stacks and/or out=; None when NumPy
-    must decide.
-
-    float32/float64 stacks go to np.matmul: it calls BLAS per matrix, and OpenBLAS's
-    small-matrix kernels make that as fast as anything here. Measured with one
-    thread, ns per matrix of np.matmul / a gemm per matrix from this module / a
-    compiled loop: (10000, 4, 4) float32 28 / 28 / 32, (10000, 8, 8) 48 / 51 /
-    over 200, (1000, 16, 16) 121 / 144 / over 600 (float64 alike).
-    """
+    """np.matmul of stacks and/or out=: integer, bool and float16 through the exact
+    products, float32/float64 of small matrices through small_matmul.h; None when
+    NumPy must decide (larger float matrices: it calls BLAS per matrix, as fast as
+    a call per matrix from here)."""
     dtype = promoted_type(a, b)
-    if dtype is None or dtype == np.float32 or dtype == np.float64:
+    if dtype is None:
         return None
+    cdef bint floating = dtype == np.float32 or dtype == np.float64
     a = as_ready(a, dtype)
     b = as_ready(b, dtype)
     cdef bint a_vector = a.ndim == 1, b_vector = b.ndim == 1
@@ -1259,6 +1329,9 @@ cdef object matmul_stack(object a, object b, object out):
     if b_vector:
         b = b[:, np.newaxis]
     if a.shape[-1] != b.shape[-2]:
+        return None
+    if floating and not small_product(a.shape[-2], b.shape[-1], a.shape[-1],
+                                      a.itemsize):
         return None
     try:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
@@ -1278,11 +1351,17 @@ cdef object matmul_stack(object a, object b, object out):
         c = np.expand_dims(c, -1)
     if a_vector:
         c = np.expand_dims(c, -2)
+    if floating and not (unit_rows(b) and unit_rows(c)):
+        if not unit_rows(c):
+            return None
+        b = np.ascontiguousarray(b)     # staged once, before the broadcast
     a = np.broadcast_to(a, batch + a.shape[-2:])
     b = np.broadcast_to(b, batch + b.shape[-2:])
     cdef Stack s
     cdef int nd = len(batch), d
-    s.nd = nd
+    s.nd = max(nd, 1)       # a lone product is a stack of one
+    s.shape[0] = 1
+    s.sa[0] = s.sb[0] = s.sc[0] = 0
     for d in range(nd):
         s.shape[d] = batch[d]
         s.sa[d] = cnp.PyArray_STRIDE(a, d)
@@ -1290,9 +1369,18 @@ cdef object matmul_stack(object a, object b, object out):
         s.sc[d] = cnp.PyArray_STRIDE(c, d)
     cdef Operand oa = operand(a, nd, nd + 1), ob = operand(b, nd, nd + 1)
     cdef Operand oc = operand(c, nd, nd + 1)
+    cdef bint single = dtype == np.float32
+    cdef int status = 0
+    if floating:
+        clear_fp_errors()
     cdef PyThreadState *state = release_gil_if(c.size * oa.cols >= NOGIL_MIN_FLOPS)
-    cdef int status = exact_stack(exact_type(a), &s, oa, ob, oc)
+    if floating:
+        small_stack(single, &s, oa, ob, oc)
+    else:
+        status = exact_stack(exact_type(a), &s, oa, ob, oc)
     restore_gil(state)
+    if floating:
+        report_fp_errors(b"matmul", oc.data)
     if status != 0:
         raise MemoryError("no memory for the workspace of an exact product")
     if out is not None:
@@ -1308,10 +1396,13 @@ def matmul(a, b, out=None, **kwargs):
     broadcast, ``out=`` is filled and returned. Integer and bool products get
     NumPy's exact result (wraparound included) and float16 products its float32
     accumulation, computed through BLAS; 1-D and 2-D float32/float64 operands take
-    ``fastblas.dot``'s path, and their stacks go to ``numpy.matmul`` (which calls
-    BLAS per matrix). Mixed dtypes are promoted as NumPy does. Other keywords
-    (``dtype=``, ``casting=``, ``axes=``, ...), other types (complex, object, ...)
-    and every error go to ``numpy.matmul``.
+    ``fastblas.dot``'s path. Stacks of small float32/float64 matrices (rows of 2,
+    4, 8 or 16 elements, at most 64 bytes, and m * n * k <= 512) are computed in
+    one vectorised pass over the whole stack, each entry summed in order over k:
+    equal to NumPy's result to rounding, not bit for bit; larger float matrices go
+    to ``numpy.matmul`` (which calls BLAS per matrix). Mixed dtypes are promoted as
+    NumPy does. Other keywords (``dtype=``, ``casting=``, ``axes=``, ...), other
+    types (complex, object, ...) and every error go to ``numpy.matmul``.
     """
     cdef object result = None
     cdef int nda, ndb

@@ -1,13 +1,15 @@
 """fastblas.matmul against np.matmul: shapes, stacks, broadcasting, out=, errors.
 
 Integer and bool results must be identical to NumPy's; float16 within one
-float16 ulp of the correctly rounded product; float32/float64 to rounding.
+float16 ulp of the correctly rounded product; float32/float64 to rounding (stacks
+of small float matrices take a kernel of their own, which sums in another order
+than BLAS: they are checked against a float64 product with a rounding bound).
 """
 import numpy as np
 import pytest
 
 import fastblas
-from conftest import make_matrix, random_integers
+from conftest import assert_sum_close, make_matrix, random_integers
 from test_exact_products import PATHS, assert_half_close, assert_identical
 
 pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in cast")
@@ -164,3 +166,119 @@ def test_other_inputs_and_keywords_go_to_numpy(rng):
     np.testing.assert_allclose(fastblas.matmul(c, c), np.matmul(c, c), rtol=1e-12)
     o = np.array([[1, 2**70]], dtype=object)
     assert_identical(fastblas.matmul(o, o.T), np.matmul(o, o.T))
+
+
+# Stacks of small float32/float64 matrices --------------------------------------
+
+FLOATS = [np.float32, np.float64]
+
+
+def check_rounding(got, a, b, out=None):
+    """got is np.matmul(a, b) to rounding: same type and shape, each entry within
+    a k-term rounding bound of the product computed in float64."""
+    expected = np.matmul(a, b)
+    if out is not None:
+        assert got is out
+    assert type(got) is type(expected) and got.dtype == expected.dtype
+    wide_a, wide_b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    assert_sum_close(got, np.matmul(wide_a, wide_b), np.matmul(abs(wide_a), abs(wide_b)),
+                     expected.dtype.type, np.shape(a)[-1])
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_small_stacks_of_every_shape(rng, dtype):
+    for m in range(18):
+        for n in range(18):
+            for k in range(18):
+                a = rng.standard_normal((3, m, k)).astype(dtype)
+                b = rng.standard_normal((3, k, n)).astype(dtype)
+                check_rounding(fastblas.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("shapes", [
+    ((1, 3, 4, 4), (5, 1, 4, 4)), ((4, 4), (6, 4, 4)), ((6, 2, 8), (8, 8)),
+    ((8,), (5, 8, 4)), ((5, 4, 8), (8,)), ((2, 1, 3, 5, 2), (4, 1, 2, 16)),
+    ((0, 4, 4), (4, 4)), ((3, 0, 2, 8), (1, 8, 8)), ((1000, 4, 4), (1000, 4, 4)),
+], ids=str)
+def test_small_stacks_broadcast(rng, dtype, shapes):
+    a = rng.standard_normal(shapes[0]).astype(dtype)
+    b = rng.standard_normal(shapes[1]).astype(dtype)
+    check_rounding(fastblas.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n", [2, 4, 8])
+def test_small_stacks_of_any_layout(rng, dtype, n):
+    big = rng.standard_normal((6, 2 * n + 3, 2 * n + 3)).astype(dtype)
+    views = {
+        "C": np.ascontiguousarray(big[:, :n, :n]),
+        "offset_rows": big[:, 1:n + 1, 2:n + 2],
+        "transposed": big[:, :n, :n].transpose(0, 2, 1),
+        "strided": big[::2, ::2, ::2][:, :n, :n],
+        "negative": big[::-1, n - 1::-1, n - 1::-1],
+        "negative_rows": big[:, n - 1::-1, :n],
+        "batch_broadcast": np.broadcast_to(big[0, :n, :n], (3, n, n)),
+        "transposed_broadcast": np.broadcast_to(big[1, :n, :n].T, (3, n, n)),
+    }
+    for a in views.values():
+        for b in views.values():
+            stack = min(len(a), len(b))
+            check_rounding(fastblas.matmul(a[:stack], b[:stack]), a[:stack], b[:stack])
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("index", [
+    np.s_[:5, :3, :8], np.s_[::2, 2:5, 4:12], np.s_[::-2, 5:2:-1, 4:12],
+    np.s_[::2, :3, :16:2],                   # columns apart: NumPy fills it
+], ids=["C", "strided", "negative", "strided_columns"])
+def test_small_stacks_fill_out(rng, dtype, index):
+    a = rng.standard_normal((5, 3, 4)).astype(dtype)
+    b = rng.standard_normal((5, 4, 8)).astype(dtype)
+    big = np.full((10, 7, 20), 7, dtype)
+    expected = big.copy()
+    expected[index] = np.matmul(a, b)
+    out = big[index]
+    check_rounding(fastblas.matmul(a, b, out=out), a, b, out)
+    np.testing.assert_allclose(big, expected, rtol=1e-5)     # written nowhere else
+    out_f = np.asfortranarray(np.full((5, 3, 8), 7, dtype))
+    check_rounding(fastblas.matmul(a, b, out=out_f), a, b, out_f)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_small_stacks_propagate_nan_and_inf(rng, dtype):
+    a = rng.standard_normal((4, 4, 4)).astype(dtype)
+    b = rng.standard_normal((4, 4, 8)).astype(dtype)
+    a[0, 1, 2] = np.nan
+    a[1, 2, 3] = np.inf
+    b[2, 0, 5] = -np.inf
+    a[3, :, 1] = 0.0
+    b[3, 1, 2] = np.inf                      # 0 * inf: NaN in column 2
+    with np.errstate(invalid="ignore"):
+        got, expected = fastblas.matmul(a, b), np.matmul(a, b)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-4, atol=1e-5)
+    assert np.isnan(got[3, :, 2]).all() and np.isnan(got[0, 1]).all()
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def test_small_stacks_honour_errstate(dtype):
+    a = np.ones((3, 2, 2), dtype)
+    b = np.ones((3, 2, 2), dtype)
+    b[1, :, 0] = [np.inf, -np.inf]           # inf - inf: invalid
+    big = np.full((3, 2, 2), np.finfo(dtype).max, dtype)
+    for x, y, flag, message in [(a, b, "invalid", "invalid value encountered in matmul"),
+                                (big, big, "over", "overflow encountered in matmul")]:
+        with np.errstate(**{flag: "raise"}):
+            same_error(x, y)
+        with pytest.warns(RuntimeWarning, match=message):
+            fastblas.matmul(x, y)
+        with np.errstate(all="ignore"):
+            check_rounding_or_special(fastblas.matmul(x, y), np.matmul(x, y))
+
+
+def check_rounding_or_special(got, expected):
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
