@@ -2,7 +2,10 @@
 import numpy as np
 import pytest
 
-from benchmarks import jax_reference, references
+try:
+    from fastblas.benchmarks import jax_reference, references
+except ImportError:  # source checkout built in place: benchmarks/ is not inside fastblas/
+    from benchmarks import jax_reference, references
 
 
 def test_importable_without_jax_and_checks_arguments():
