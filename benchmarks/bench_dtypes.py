@@ -17,6 +17,7 @@ peak memory (tracemalloc) of one int64 (n x n) @ (n x n) product.
 Run as ``fastblas bench dtypes`` or ``python -m fastblas.benchmarks.bench_dtypes``.
 """
 import argparse
+import itertools
 import tracemalloc
 
 import numpy as np
@@ -115,8 +116,8 @@ def run(settings, seed=0):
     results = []
     for label, limit in _timing.blas_thread_limits(settings["threads"]):
         with limit(), np.errstate(invalid="ignore", over="ignore"):  # the recipe, int64 full
-            for case, dtype, size, contenders, namespace in [*_dot_cases(settings, rng),
-                                                             *_matmul_cases(settings, rng)]:
+            cases = itertools.chain(_dot_cases(settings, rng), _matmul_cases(settings, rng))
+            for case, dtype, size, contenders, namespace in cases:
                 seconds = _timing.time_interleaved(contenders, namespace, settings["repeat"],
                                                    settings["target"])
                 results.append(dict(case=case, dtype=dtype, size=size, threads=label,
