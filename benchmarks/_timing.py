@@ -435,20 +435,20 @@ def add_results_option(parser, files):
                              "(created if missing)")
 
 
-def settings_from_args(parser, args, defaults, quick):
+def settings_from_args(parser, args, defaults, quick, dtypes=("float32", "float64")):
     """Merge the settings of a run: ``quick`` if ``args.quick`` else ``defaults``,
     each key overridden by the option of the same name when it was given.
 
-    Checks the keys every script shares (``dtypes``, ``repeat``, ``threads``) and
-    stops through ``parser.error`` on a bad value.
+    Checks the keys every script shares (``dtypes``, each one of ``dtypes``;
+    ``repeat``; ``threads``) and stops through ``parser.error`` on a bad value.
     """
     settings = dict(quick if args.quick else defaults)
     for key in settings:
         if getattr(args, key, None) is not None:
             settings[key] = getattr(args, key)
-    bad = [d for d in settings.get("dtypes", []) if d not in ("float32", "float64")]
+    bad = [d for d in settings.get("dtypes", []) if d not in dtypes]
     if bad:
-        parser.error(f"--dtypes: expected float32 and/or float64, got {', '.join(bad)}")
+        parser.error(f"--dtypes: expected some of {', '.join(dtypes)}; got {', '.join(bad)}")
     if settings.get("repeat", 1) < 1:
         parser.error(f"--repeat: expected a positive integer, got {settings['repeat']}")
     if min(settings.get("threads", [1]), default=0) < 1:
