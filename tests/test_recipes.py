@@ -1,4 +1,5 @@
 """The registry of training recipes builds the same model from every library it names."""
+import os
 import subprocess
 import sys
 import warnings
@@ -6,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
+import fastblas
 from fastblas import _recipes, datasets
 
 RECIPES = list(_recipes.RECIPES.values())
@@ -19,12 +21,15 @@ def small_data():
         return _recipes.load_data(n_train=300, n_test=100)
 
 
-def test_importing_the_registry_imports_no_optional_package():
+def test_importing_the_registry_imports_no_optional_package(tmp_path):
+    # from a temporary directory, with the fastblas this test imported first on the
+    # path: in the repository root, ./fastblas would be the uncompiled source tree
     code = ("import sys; from fastblas import _recipes; "
             "print(sorted(m for m in ('sklearn', 'matplotlib', 'benchmarks', "
             "'fastblas.benchmarks') if m in sys.modules))")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(fastblas.__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+                         cwd=tmp_path, env=env, check=True).stdout
     assert out.strip() == "[]"
 
 
