@@ -102,5 +102,9 @@ def matmul(a: ArrayLike, b: ArrayLike, out: _ArrayT, **kwargs: Any) -> _ArrayT: 
 # (reset=True restores the defaults); returns the previous settings.
 def _set_exact_options(**settings: Any) -> dict[str, Any]: ...
 
+# Private: the sizes below which matmul leaves a stack to np.matmul (stack: float
+# matrices in the stack; matrix, work: m*n*k of one exact product, and in all).
+def _set_stack_minimums(**minimums: int) -> dict[str, int]: ...
+
 # Private: the chunk limit of the 32-bit BLAS integer (returns the previous one).
 def _set_chunk_limit(limit: int) -> int: ...

@@ -1311,16 +1311,64 @@ cdef void small_stack(bint single, Stack *s, Operand a, Operand b,
             return
 
 
+# Below these sizes the ~6 us of setup here (promotion, broadcasting, staging)
+# costs more than np.matmul's whole call. Measured with one thread (us, np.matmul
+# / fastblas): float32 (n, 4, 4) stacks n = 100: 3.2 / 7.4, n = 1000: 24.9 / 11.3;
+# int32 (n, 4, 4) n = 1000: 44 / 72 (NumPy's loop beats a product per 4x4 matrix),
+# (n, 16, 16) n = 1: 2.8 / 8.2, n = 100: 220 / 53.
+cdef intp SMALL_MIN_STACK = 384         # float32/float64 matrices in a stack
+cdef intp EXACT_MIN_MATRIX = 512        # m * n * k of one integer/bool/float16 matrix
+cdef intp EXACT_MIN_WORK = 32768        # m * n * k summed over the stack
+
+
+def _set_stack_minimums(**minimums):
+    """Set stack (SMALL_MIN_STACK), matrix (EXACT_MIN_MATRIX) and/or work
+    (EXACT_MIN_WORK); return the previous values. Private: the tests lower them to
+    send small stacks through the stack kernels."""
+    global SMALL_MIN_STACK, EXACT_MIN_MATRIX, EXACT_MIN_WORK
+    previous = dict(stack=SMALL_MIN_STACK, matrix=EXACT_MIN_MATRIX, work=EXACT_MIN_WORK)
+    unknown = set(minimums) - set(previous)
+    if unknown:
+        raise TypeError(f"unknown stack minimums: {sorted(unknown)}")
+    SMALL_MIN_STACK = minimums.get("stack", SMALL_MIN_STACK)
+    EXACT_MIN_MATRIX = minimums.get("matrix", EXACT_MIN_MATRIX)
+    EXACT_MIN_WORK = minimums.get("work", EXACT_MIN_WORK)
+    return previous
+
+
+cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating) noexcept:
+    """Is a matmul of these stacks (1-D promoted) large enough to gain from the
+    setup of matmul_stack? Reads the shapes only; False also for shapes that do not
+    broadcast (NumPy then raises its own error)."""
+    cdef int nda = cnp.PyArray_NDIM(a), ndb = cnp.PyArray_NDIM(b)
+    cdef intp m = cnp.PyArray_DIM(a, nda - 2) if nda > 1 else 1
+    cdef intp k = cnp.PyArray_DIM(a, nda - 1)
+    cdef intp n = cnp.PyArray_DIM(b, ndb - 1) if ndb > 1 else 1
+    cdef intp count = 1, da, db
+    cdef int i
+    for i in range(max(nda, ndb) - 2):
+        da = cnp.PyArray_DIM(a, nda - 3 - i) if i < nda - 2 else 1
+        db = cnp.PyArray_DIM(b, ndb - 3 - i) if i < ndb - 2 else 1
+        if da != db and da != 1 and db != 1:
+            return False
+        count *= max(da, db)
+    if floating:
+        return count >= SMALL_MIN_STACK
+    return m * n * k >= EXACT_MIN_MATRIX and count * m * n * k >= EXACT_MIN_WORK
+
+
 @cython.wraparound(True)
 cdef object matmul_stack(object a, object b, object out):
     """np.matmul of stacks and/or out=: integer, bool and float16 through the exact
     products, float32/float64 of small matrices through small_matmul.h; None when
     NumPy must decide (larger float matrices: it calls BLAS per matrix, as fast as
-    a call per matrix from here)."""
+    a call per matrix from here; stacks too small to pay for the setup here)."""
     dtype = promoted_type(a, b)
     if dtype is None:
         return None
     cdef bint floating = dtype == np.float32 or dtype == np.float64
+    if not worth_a_stack(a, b, floating):
+        return None
     a = as_ready(a, dtype)
     b = as_ready(b, dtype)
     cdef bint a_vector = a.ndim == 1, b_vector = b.ndim == 1

@@ -29,6 +29,16 @@ SHAPES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def every_stack_through_the_kernels():
+    """Small stacks through fastblas's stack kernels, not np.matmul (by default
+    stacks too small to pay for matmul's setup go to NumPy)."""
+    from fastblas import _blas
+    previous = _blas._set_stack_minimums(stack=1, matrix=1, work=1)
+    yield
+    _blas._set_stack_minimums(**previous)
+
+
 def values(rng, shape, dtype):
     if np.dtype(dtype).kind == "f":
         return rng.standard_normal(shape).astype(dtype)
@@ -282,3 +292,17 @@ def test_small_stacks_honour_errstate(dtype):
 def check_rounding_or_special(got, expected):
     np.testing.assert_array_equal(np.isfinite(got), np.isfinite(expected))
     np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_stacks_too_small_to_gain_go_to_numpy(rng, dtype, monkeypatch):
+    from fastblas import _blas
+    _blas._set_stack_minimums(stack=384, matrix=512, work=32768)
+    calls = []
+    monkeypatch.setattr(_blas, "_np_matmul", lambda *a, **k: calls.append(1) or np.matmul(*a, **k))
+    a, b = values(rng, (3, 4, 4), dtype), values(rng, (3, 4, 4), dtype)
+    np.testing.assert_array_equal(fastblas.matmul(a, b), np.matmul(a, b))
+    assert calls == [1]
+    big = values(rng, (400, 8, 8), dtype), values(rng, (400, 8, 8), dtype)
+    check(fastblas.matmul(*big), *big)
+    assert calls == [1]
