@@ -81,7 +81,7 @@ def _describe(library, build_name=None):
 
 
 def show_config(mode="stdout"):
-    """Print, or return, the BLAS library fastblas calls and how it runs here.
+    """Print and return the BLAS library fastblas calls and how it runs here.
 
     fastblas calls SciPy's BLAS (``scipy.linalg.cython_blas``). The report names
     the library and its version, the kernel it chose for this CPU at run time
@@ -92,7 +92,8 @@ def show_config(mode="stdout"):
     Parameters
     ----------
     mode : {"stdout", "dicts"}, default="stdout"
-        "stdout" prints the report; "dicts" returns it as a dict, with the keys
+        "stdout" prints the report and returns it; "dicts" only returns it. The
+        report is a dict with the keys
         ``scipy_version``, ``blas`` (``library``, ``version``, ``architecture``,
         ``num_threads``, ``threading_layer``, ``filepath``, and SciPy's ``build_name`` and
         ``build_configuration``), ``other_blas`` (a list of the same, without the
@@ -101,7 +102,7 @@ def show_config(mode="stdout"):
 
     Returns
     -------
-    dict or None
+    dict
     """
     if mode not in ("stdout", "dicts"):
         raise ValueError(f"mode must be 'stdout' or 'dicts', got {mode!r}")
@@ -118,3 +119,4 @@ def show_config(mode="stdout"):
     for other in config["other_blas"]:
         print(f"  also loaded: {_describe(other)} ({other['filepath']})")
     print(f"To change the thread count: {config['threads_hint']}")
+    return config
