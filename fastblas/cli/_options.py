@@ -26,35 +26,28 @@ def load_data(path, n_train, n_test, dtype):
         raise DataError(f"cannot load Fashion-MNIST: {exc}") from exc
 
 
-def positive_int(text):
+def _number(text, convert, accept, expected):
+    """``convert(text)`` if ``accept`` takes it, else argparse's error naming ``expected``."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = None
+    if value is None or not accept(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def positive_int(text):
+    return _number(text, int, lambda v: v >= 1, "a positive integer")
 
 
 def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+    return _number(text, float, lambda v: v > 0, "a positive number")
 
 
 def fraction(text):
     """A number in [0, 1), as momentum takes."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
+    return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 def layer_sizes(text):
@@ -66,6 +59,13 @@ def layer_sizes(text):
         raise argparse.ArgumentTypeError(
             f"expected positive layer sizes like 500 or 256,128, got {text!r}")
     return sizes
+
+
+def add_data(parser):
+    parser.add_argument("--data", metavar="DIR",
+                        help="directory holding the four Fashion-MNIST IDX files "
+                             "(default: $FASTBLAS_DATA, the Debian package, else the "
+                             "subset embedded in fastblas)")
 
 
 def add_threads(parser, default_text):

@@ -39,10 +39,7 @@ def add_arguments(parser):
                         help="training epochs of each model (default: 10)")
     parser.add_argument("--n-train", type=_options.positive_int, default=5000, metavar="N",
                         help="training images (default: 5000, the embedded subset's size)")
-    parser.add_argument("--data", metavar="DIR",
-                        help="directory holding the four Fashion-MNIST IDX files "
-                             "(default: $FASTBLAS_DATA, the Debian package, else the "
-                             "subset embedded in fastblas)")
+    _options.add_data(parser)
     _options.add_threads(parser, "default: 1, the steadiest timings on a shared machine")
 
 

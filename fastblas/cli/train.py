@@ -56,10 +56,7 @@ def add_arguments(parser):
                         help="train on the first N training images (default: all)")
     parser.add_argument("--n-test", type=_options.positive_int, metavar="N",
                         help="evaluate on the first N test images (default: all)")
-    parser.add_argument("--data", metavar="DIR",
-                        help="directory holding the four Fashion-MNIST IDX files "
-                             "(default: $FASTBLAS_DATA, the Debian package, else the "
-                             "subset embedded in fastblas)")
+    _options.add_data(parser)
     _options.add_threads(parser, "default: the BLAS library's own choice")
     parser.add_argument("--save", metavar="FILE",
                         help="pickle the trained model to FILE")
