@@ -5,18 +5,12 @@ axpy, gemm``, calls them inside ``with nogil:``, builds it with setuptools in a
 temporary directory against the importable fastblas (include path from
 ``fastblas.get_include()`` plus NumPy's), imports it and checks the results
 against NumPy."""
-import importlib.util
-import os
-import shutil
-import subprocess
-import sys
-import sysconfig
 import textwrap
 
 import numpy as np
 import pytest
 
-import fastblas
+from cython_user import build_user_module
 
 PYX = textwrap.dedent("""
     # cython: language_level=3, boundscheck=False, wraparound=False
@@ -70,53 +64,9 @@ PYX = textwrap.dedent("""
                  &B[0, 0], <int>B.shape[1], <floating>beta, &C[0, 0], <int>C.shape[1])
 """)
 
-SETUP = textwrap.dedent("""
-    import sys
-    import numpy as np
-    from Cython.Build import cythonize
-    from setuptools import Extension, setup
-
-    include = sys.argv.pop(1)
-    setup(
-        name="use_cyblas",
-        script_args=["build_ext", "--inplace", "-q"],
-        ext_modules=cythonize(
-            [Extension("use_cyblas", ["use_cyblas.pyx"],
-                       include_dirs=[np.get_include()],
-                       extra_compile_args=["-O0"])],
-            include_path=[include], quiet=True,
-        ),
-    )
-""")
-
-
-def _have_c_compiler():
-    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()
-    return bool(cc) and shutil.which(cc[0]) is not None
-
-
 @pytest.fixture(scope="module")
 def use_cyblas(tmp_path_factory):
-    pytest.importorskip("Cython")
-    pytest.importorskip("setuptools")
-    if not _have_c_compiler():
-        pytest.skip("no C compiler")
-    include = fastblas.get_include()
-    assert os.path.isfile(os.path.join(include, "fastblas", "cyblas.pxd")), (
-        f"fastblas.get_include() = {include!r} has no fastblas/cyblas.pxd")
-    tmp = tmp_path_factory.mktemp("cyblas_user")
-    (tmp / "use_cyblas.pyx").write_text(PYX)
-    (tmp / "setup.py").write_text(SETUP)
-    proc = subprocess.run([sys.executable, "setup.py", include], cwd=tmp,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    built = [p for p in os.listdir(tmp) if p.startswith("use_cyblas.") and
-             p.endswith((".so", ".pyd"))]
-    assert built, os.listdir(tmp)
-    spec = importlib.util.spec_from_file_location("use_cyblas", tmp / built[0])
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return build_user_module(tmp_path_factory.mktemp("cyblas_user"), "use_cyblas", PYX)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -1,17 +1,13 @@
 """The exact products are a nogil Cython API: another package's .pyx can
 ``from fastblas.cyblas cimport int_matmul, half_matmul, int_dot`` and call them
 without the GIL (the facade calls the same functions)."""
-import importlib.util
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 import fastblas
-from test_cython_api import _have_c_compiler
+from cython_user import build_user_module
 
 PYX = textwrap.dedent("""
     # cython: language_level=3, boundscheck=False, wraparound=False
@@ -47,47 +43,11 @@ PYX = textwrap.dedent("""
         return result
 """)
 
-SETUP = textwrap.dedent("""
-    import os
-    import sys
-    import numpy as np
-    from Cython.Build import cythonize
-    from setuptools import Extension, setup
-
-    include = sys.argv.pop(1)
-    setup(
-        name="use_exact",
-        script_args=["build_ext", "--inplace", "-q"],
-        ext_modules=cythonize(
-            [Extension("use_exact", ["use_exact.pyx"],
-                       include_dirs=[np.get_include()],
-                       # half_matmul rounds with NumPy's npy_float_to_half
-                       library_dirs=[os.path.join(os.path.dirname(np.__file__), "_core", "lib")],
-                       libraries=["npymath"],
-                       extra_compile_args=["-O1"])],
-            include_path=[include], quiet=True,
-        ),
-    )
-""")
-
-
 @pytest.fixture(scope="module")
 def use_exact(tmp_path_factory):
-    pytest.importorskip("Cython")
-    pytest.importorskip("setuptools")
-    if not _have_c_compiler():
-        pytest.skip("no C compiler")
-    tmp = tmp_path_factory.mktemp("exact_user")
-    (tmp / "use_exact.pyx").write_text(PYX)
-    (tmp / "setup.py").write_text(SETUP)
-    proc = subprocess.run([sys.executable, "setup.py", fastblas.get_include()], cwd=tmp,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    built = [p for p in os.listdir(tmp) if p.startswith("use_exact.") and p.endswith(".so")]
-    spec = importlib.util.spec_from_file_location("use_exact", tmp / built[0])
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # half_matmul rounds with NumPy's npy_float_to_half, from npymath
+    return build_user_module(tmp_path_factory.mktemp("exact_user"), "use_exact", PYX,
+                             opt="-O1", npymath=True)
 
 
 def test_cimported_int_matmul_wraps_as_numpy(use_exact):
