@@ -77,14 +77,16 @@ def small_vectors(repeat):
                          timing.format_timing(t["numpy"], 1e9),
                          _ratio(t["numpy"], t["fastblas"])])
     print("   numpy: np.dot(x, y) and y += a * x")
-    headers = ["op", "n", "fastblas ns", "numpy ns", "fastblas speed-up"]
+    _print_table(["op", "n", "fastblas ns", "numpy ns", "fastblas speed-up"], rows,
+                 timings)
+
+
+def _print_table(headers, rows, timings):
+    """The section's table, indented, then a warning if its timings spread widely."""
+    timing = _timing()
     print("\n".join("   " + line for line in timing.format_table(headers, rows, left=1)
                     .splitlines()))
-    _warn_spread(timings)
-
-
-def _warn_spread(timings):
-    warning = _timing().spread_warning(timings)
+    warning = timing.spread_warning(timings)
     if warning:
         print("   " + warning)
 
@@ -111,10 +113,8 @@ def exotic_products(repeat):
         rows.append([name, timing.format_timing(t["fastblas"], 1e3),
                      timing.format_timing(t["numpy"], 1e3), _ratio(t["numpy"], t["fastblas"]),
                      "yes" if same else "no (float16 rounding)"])
-    headers = ["dtype", "fastblas.dot ms", "np.dot ms", "fastblas speed-up", "equal"]
-    print("\n".join("   " + line for line in timing.format_table(headers, rows, left=1)
-                    .splitlines()))
-    _warn_spread(timings)
+    _print_table(["dtype", "fastblas.dot ms", "np.dot ms", "fastblas speed-up", "equal"],
+                 rows, timings)
 
 
 def mlp_against_sklearn(data, epochs):
