@@ -429,6 +429,20 @@ def _scalar_as(dtype, a):
     return complex(value) if is_complex(dtype) else float(value)
 
 
+def _output_operand(make, shape, beta, ref, scale):
+    """The C of gemm or the y of gemv, made by make(values=...), with the reference
+    updated and a guard on the bytes around it. beta = 0 means, as in BLAS, that
+    its old contents are not read: it is filled with NaN, which must not show."""
+    if beta == 0:
+        out = make(values=np.full(shape, np.nan))
+    else:
+        out = make()
+        out0 = f64(out)
+        ref = ref + beta * out0
+        scale = scale + np.abs(beta * out0)
+    return out, ref, scale, Footprint(out)
+
+
 def check_gemm(rng, m, k, n, dtype, la="C", lb="C", ta=False, tb=False,
                alpha=1.0, beta=0.0, lc=None):
     """C = alpha op(A) op(B) + beta C; lc None: no C passed (a new array)."""
@@ -444,14 +458,9 @@ def check_gemm(rng, m, k, n, dtype, la="C", lb="C", ta=False, tb=False,
              f"trans_a={ta}, trans_b={tb}, alpha={alpha}, beta={beta}, C={lc})")
     C = guard = None
     if lc is not None:
-        if beta == 0:  # BLAS semantics: C's old contents are not read
-            C = make_matrix(rng, m, n, dtype, lc, values=np.full((m, n), np.nan))
-        else:
-            C = make_matrix(rng, m, n, dtype, lc)
-            C0 = f64(C)
-            ref = ref + b_r * C0
-            scale = scale + np.abs(b_r * C0)
-        guard = Footprint(C)
+        C, ref, scale, guard = _output_operand(
+            lambda **values: make_matrix(rng, m, n, dtype, lc, **values), (m, n), b_r,
+            ref, scale)
     r = fastblas.gemm(alpha, A, B, beta=beta, C=C, trans_a=ta, trans_b=tb)
     if C is not None:
         assert r is C, where
@@ -481,15 +490,9 @@ def check_gemv(rng, m, n, dtype, la="C", trans=False, lx="contiguous", ly=None,
              f"x={lx}, y={ly}, alpha={alpha}, beta={beta})")
     y = guard = None
     if ly is not None:
-        if beta == 0:
-            y = make_vector(rng, rows, dtype, values=np.full(rows, np.nan),
-                            **VECTOR_LAYOUTS[ly])
-        else:
-            y = make_vector(rng, rows, dtype, **VECTOR_LAYOUTS[ly])
-            y0 = f64(y)
-            ref = ref + b_r * y0
-            scale = scale + np.abs(b_r * y0)
-        guard = Footprint(y)
+        y, ref, scale, guard = _output_operand(
+            lambda **values: make_vector(rng, rows, dtype, **values, **VECTOR_LAYOUTS[ly]),
+            (rows,), b_r, ref, scale)
     r = fastblas.gemv(alpha, A, x, beta=beta, y=y, trans=trans)
     if y is not None:
         assert r is y, where
