@@ -1021,7 +1021,8 @@ cdef enum Exact:
 
 
 def _set_exact_options(**settings):
-    """Set tile_m, tile_n, tile_k, loop_flops and/or force_split of the exact
+    """Set tile_m, tile_n, tile_k, loop_flops, force_split and/or max_workspace
+    (bytes, 0 for no limit: a product needing more raises MemoryError) of the exact
     products (``reset=True``: the defaults); return the previous settings."""
     global exact_options
     previous = dict(exact_options)
@@ -1031,7 +1032,9 @@ def _set_exact_options(**settings):
     if unknown:
         raise TypeError(f"unknown exact-product settings: {sorted(unknown)}")
     for name, value in settings.items():
-        if name != "force_split" and not 1 <= value <= INT_MAX:
+        if name == "max_workspace" and value < 0:
+            raise ValueError(f"max_workspace must be >= 0, got {value}")
+        if name not in ("force_split", "max_workspace") and not 1 <= value <= INT_MAX:
             raise ValueError(f"{name} must be in [1, {INT_MAX}], got {value}")
     updated = dict(exact_options)
     updated.update(settings)
