@@ -98,12 +98,12 @@ def matmul(a: ArrayLike, b: ArrayLike, out: None = None, **kwargs: Any) -> Any: 
 @overload
 def matmul(a: ArrayLike, b: ArrayLike, out: _ArrayT, **kwargs: Any) -> _ArrayT: ...
 
-# Private: tiles, loop crossover and forced splitting of the exact products
-# (reset=True restores the defaults); returns the previous settings.
+# Private: tiles, loop crossover, forced splitting and workspace limit of the exact
+# products (reset=True restores the defaults); returns the previous settings.
 def _set_exact_options(**settings: Any) -> dict[str, Any]: ...
 
-# Private: the sizes below which matmul leaves a stack to np.matmul (stack: float
-# matrices in the stack; matrix, work: m*n*k of one exact product, and in all).
+# Private: the size below which matmul leaves an integer, bool or float16 stack to
+# np.matmul (matrix: m*n*k of one product).
 def _set_stack_minimums(**minimums: int) -> dict[str, int]: ...
 
 # Private: the chunk limit of the 32-bit BLAS integer (returns the previous one).

@@ -15,7 +15,7 @@ sliced and broadcast operands are all read in place. The results are NumPy's:
   (converting a vector for BLAS costs more than the product itself).
 
 The matrix functions return 0, or -1 when their workspace (a few MB, see
-``ExactOptions``) cannot be allocated. ``half_matmul`` and ``half_dot`` round
+``ExactOptions``) cannot be allocated or exceeds ``max_workspace``. ``half_matmul`` and ``half_dot`` round
 with NumPy's ``npy_float_to_half``: link NumPy's ``npymath`` library
 (``numpy/_core/lib``) into a module that calls them.
 
@@ -68,6 +68,8 @@ cdef struct ExactOptions:
     Py_ssize_t tile_k      # inner dimension per BLAS call (at most)
     Py_ssize_t loop_flops  # m*n*k up to which a plain integer loop beats BLAS
     bint force_split       # split into slices even when the bound holds
+    Py_ssize_t max_workspace  # bytes the workspace may take (0: no limit); a
+                              # product needing more fails as out of memory
 
 
 cdef inline ExactOptions exact_defaults() noexcept nogil:
@@ -81,6 +83,7 @@ cdef inline ExactOptions exact_defaults() noexcept nogil:
     opts.tile_m = opts.tile_n = opts.tile_k = 512
     opts.loop_flops = 1024
     opts.force_split = False
+    opts.max_workspace = 0
     return opts
 
 cdef enum _Kind:
@@ -476,8 +479,11 @@ cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     cdef size_t a_size = _round64(pieces * tm * tk * real)
     cdef size_t b_size = _round64(pieces * tk * tn * real)
     cdef size_t tile_size = _round64(tm * tn * real)
-    cdef char *work = <char *>PyMem_RawMalloc(a_size + b_size + tile_size
-                                     + (tm * tn * sizeof(uint64_t) if accumulate else 0))
+    cdef size_t work_size = (a_size + b_size + tile_size
+                             + (tm * tn * sizeof(uint64_t) if accumulate else 0))
+    if opts.max_workspace and work_size > <size_t>opts.max_workspace:
+        return -1
+    cdef char *work = <char *>PyMem_RawMalloc(work_size)
     if work == NULL:
         return -1
     cdef char *abuf = work

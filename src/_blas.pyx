@@ -177,12 +177,16 @@ cdef inline bint is_float_array(object a, int typenum):
     return cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
 
 
-cdef inline bint is_blas_type(int t) noexcept:
-    return t == FLOAT32 or t == FLOAT64 or t == COMPLEX64 or t == COMPLEX128
+cdef inline bint real_float(int t) noexcept:
+    return t == FLOAT32 or t == FLOAT64
 
 
 cdef inline bint is_complex(int t) noexcept:
     return t == COMPLEX64 or t == COMPLEX128
+
+
+cdef inline bint is_blas_type(int t) noexcept:
+    return real_float(t) or is_complex(t)
 
 
 cdef int blas_type(object a, str name) except -1:
@@ -1017,7 +1021,8 @@ cdef enum Exact:
 
 
 def _set_exact_options(**settings):
-    """Set tile_m, tile_n, tile_k, loop_flops and/or force_split of the exact
+    """Set tile_m, tile_n, tile_k, loop_flops, force_split and/or max_workspace
+    (bytes, 0 for no limit: a product needing more raises MemoryError) of the exact
     products (``reset=True``: the defaults); return the previous settings."""
     global exact_options
     previous = dict(exact_options)
@@ -1027,7 +1032,9 @@ def _set_exact_options(**settings):
     if unknown:
         raise TypeError(f"unknown exact-product settings: {sorted(unknown)}")
     for name, value in settings.items():
-        if name != "force_split" and not 1 <= value <= INT_MAX:
+        if name == "max_workspace" and value < 0:
+            raise ValueError(f"max_workspace must be >= 0, got {value}")
+        if name not in ("force_split", "max_workspace") and not 1 <= value <= INT_MAX:
             raise ValueError(f"{name} must be in [1, {INT_MAX}], got {value}")
     updated = dict(exact_options)
     updated.update(settings)
@@ -1159,7 +1166,7 @@ cdef inline bint numeric(cnp.ndarray x) noexcept:
     """bool, integer or float16/32/64: a type with a fast product after promotion."""
     cdef int t = cnp.PyArray_TYPE(x)
     return (cnp.PyTypeNum_ISBOOL(t) or cnp.PyTypeNum_ISINTEGER(t)
-            or t == NPY_HALF or t == FLOAT32 or t == FLOAT64)
+            or t == NPY_HALF or real_float(t))
 
 
 cdef object promoted_type(cnp.ndarray a, cnp.ndarray b):
@@ -1252,7 +1259,7 @@ cdef int exact_stack(Exact t, Stack *s, Operand a, Operand b, Operand c) noexcep
 
 
 cdef extern from "small_matmul.h" nogil:
-    bint fb_small_width(intp n, intp itemsize)
+    bint fb_small_width(intp n)
     int fb_small_matmul_float32(intp count, intp m, intp n, intp k,
                                  const float *a, intp a_step, intp ars, intp acs,
                                  const float *b, intp b_step, intp brs,
@@ -1263,25 +1270,19 @@ cdef extern from "small_matmul.h" nogil:
                                  double *c, intp c_step, intp crs)
 
 # The largest m * n * k that small_matmul.h takes: above it np.matmul, which calls
-# BLAS per matrix, is as fast or faster. Measured with one thread (ns per matrix,
-# np.matmul / small_matmul.h): float32 (10000, 4, 4) 29 / 6, (10000, 8, 8) 48 / 29,
-# 8x16 @ 16x8 (m n k = 1024) 76 / 49, (1000, 16, 16) 121 / 117, 64x16 @ 16x16 342 /
-# 403; float64 (10000, 4, 4) 30 / 15, (10000, 8, 8) 57 / 55, 8x16 @ 16x8 88 / 92,
-# (1000, 16, 16) 217 / 328. From 16x16 on, the multiply-adds, not the call per
-# matrix, set the time, and OpenBLAS's kernels do them faster.
-cdef intp SMALL_MAX_FLOPS = 512
+# BLAS per matrix, is the one to use. Measured with one thread on stacks of 1000
+# (ns per matrix, np.matmul / small_matmul.h), float32: 16x16 @ 16x16 189 / 66,
+# 64x16 @ 16x16 969 / 256, 16x64 @ 64x16 502 / 217, 256x16 @ 16x16 4426 / 2618,
+# 64x64 @ 64x16 2244 / 1702; float64: 16x16 @ 16x16 358 / 116, 64x16 @ 16x16 2316
+# / 720, 16x64 @ 64x16 2153 / 955, 64x64 @ 64x16 8097 / 4061. The gain shrinks
+# past 16384 (the products stream from memory), and a BLAS with AVX-512 kernels
+# (this machine's OpenBLAS picks its AVX2 ones) would take over there.
+cdef intp SMALL_MAX_FLOPS = 16384
 
 
-cdef inline bint unit_rows(cnp.ndarray x) noexcept:
-    """Are the rows of the matrices of x contiguous (unit column stride)?"""
-    cdef int nd = cnp.PyArray_NDIM(x)
-    return (cnp.PyArray_DIM(x, nd - 1) <= 1
-            or cnp.PyArray_STRIDE(x, nd - 1) == cnp.PyArray_ITEMSIZE(x))
-
-
-cdef inline bint small_product(intp m, intp n, intp k, intp itemsize) noexcept:
+cdef inline bint small_product(intp m, intp n, intp k) noexcept:
     """Does small_matmul.h beat a BLAS call per matrix for (m x k) @ (k x n)?"""
-    return fb_small_width(n, itemsize) and m * n * k <= SMALL_MAX_FLOPS
+    return fb_small_width(n) and m * n * k <= SMALL_MAX_FLOPS
 
 
 cdef void small_stack(bint single, Stack *s, Operand a, Operand b,
@@ -1311,117 +1312,137 @@ cdef void small_stack(bint single, Stack *s, Operand a, Operand b,
             return
 
 
-# Below these sizes the ~6 us of setup here (promotion, broadcasting, staging)
-# costs more than np.matmul's whole call. Measured with one thread (us, np.matmul
-# / fastblas): float32 (n, 4, 4) stacks n = 100: 3.2 / 7.4, n = 1000: 24.9 / 11.3;
-# int32 (n, 4, 4) n = 1000: 44 / 72 (NumPy's loop beats a product per 4x4 matrix),
-# (n, 16, 16) n = 1: 2.8 / 8.2, n = 100: 220 / 53.
-cdef intp SMALL_MIN_STACK = 384         # float32/float64 matrices in a stack
-cdef intp EXACT_MIN_MATRIX = 512        # m * n * k of one integer/bool/float16 matrix
-cdef intp EXACT_MIN_WORK = 32768        # m * n * k summed over the stack
+# Integer, bool and float16 stacks pay ~0.5 us a matrix in the exact product
+# (bound, conversion, a BLAS call): below this m * n * k NumPy's loop is faster.
+# Measured with one thread (us per stack of 1000, np.matmul / fastblas): int32
+# 4x4 70 / 108, 10x10 773 / 943, 12x12 1357 / 749; int8 10x10 778 / 887, 12x12
+# 1294 / 871; int64 10x10 768 / 785, 12x12 1220 / 807; float16 4x4 382 / 291.
+cdef intp EXACT_MIN_MATRIX = 1728
 
 
 def _set_stack_minimums(**minimums):
-    """Set stack (SMALL_MIN_STACK), matrix (EXACT_MIN_MATRIX) and/or work
-    (EXACT_MIN_WORK); return the previous values. Private: the tests lower them to
-    send small stacks through the stack kernels."""
-    global SMALL_MIN_STACK, EXACT_MIN_MATRIX, EXACT_MIN_WORK
-    previous = dict(stack=SMALL_MIN_STACK, matrix=EXACT_MIN_MATRIX, work=EXACT_MIN_WORK)
+    """Set the m * n * k from which integer, bool and float16 stacks take the exact
+    products (matrix: EXACT_MIN_MATRIX); return the previous value. Private: the
+    tests lower it to send small stacks through the stack kernels."""
+    global EXACT_MIN_MATRIX
+    previous = dict(matrix=EXACT_MIN_MATRIX)
     unknown = set(minimums) - set(previous)
     if unknown:
         raise TypeError(f"unknown stack minimums: {sorted(unknown)}")
-    SMALL_MIN_STACK = minimums.get("stack", SMALL_MIN_STACK)
     EXACT_MIN_MATRIX = minimums.get("matrix", EXACT_MIN_MATRIX)
-    EXACT_MIN_WORK = minimums.get("work", EXACT_MIN_WORK)
     return previous
 
 
+cdef inline int batch_dims(cnp.ndarray x) noexcept:
+    """The number of stack dimensions of x, those before its matrix."""
+    return max(cnp.PyArray_NDIM(x) - 2, 0)
+
+
+cdef inline intp batch_dim(cnp.ndarray x, int d, int nd) noexcept:
+    """The length of x along dimension d of an nd-dimensional stack batch, its
+    dimensions aligned on the right: 1 where x has none."""
+    cdef int i = d - nd + batch_dims(x)
+    return cnp.PyArray_DIM(x, i) if i >= 0 else 1
+
+
+cdef inline intp batch_stride(cnp.ndarray x, int d, int nd) noexcept:
+    """The byte stride of x along dimension d of the batch: 0 where x broadcasts."""
+    cdef int i = d - nd + batch_dims(x)
+    return cnp.PyArray_STRIDE(x, i) if i >= 0 and cnp.PyArray_DIM(x, i) != 1 else 0
+
+
 cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating) noexcept:
-    """Is a matmul of these stacks (1-D promoted) large enough to gain from the
-    setup of matmul_stack? Reads the shapes only; False also for shapes that do not
-    broadcast (NumPy then raises its own error)."""
+    """Do the stack kernels take this matmul (1-D operands promoted) and gain from
+    it? Float32/float64 stacks of small_matmul.h's sizes gain from one matrix: the
+    setup here is below np.matmul's own call (one thread, us: (1, 4, 4) float32
+    0.33 against 1.39, (1, 16, 16) 0.29 against 1.43, (8, 4, 4) float64 0.35
+    against 2.13); integer, bool and float16 ones from EXACT_MIN_MATRIX. Reads the
+    shapes only; False also for shapes NumPy rejects (it then raises its own
+    error)."""
     cdef int nda = cnp.PyArray_NDIM(a), ndb = cnp.PyArray_NDIM(b)
     cdef intp m = cnp.PyArray_DIM(a, nda - 2) if nda > 1 else 1
     cdef intp k = cnp.PyArray_DIM(a, nda - 1)
     cdef intp n = cnp.PyArray_DIM(b, ndb - 1) if ndb > 1 else 1
-    cdef intp count = 1, da, db
-    cdef int i
-    for i in range(max(nda, ndb) - 2):
-        da = cnp.PyArray_DIM(a, nda - 3 - i) if i < nda - 2 else 1
-        db = cnp.PyArray_DIM(b, ndb - 3 - i) if i < ndb - 2 else 1
+    cdef int nd = max(batch_dims(a), batch_dims(b)), d
+    cdef intp da, db
+    if k != cnp.PyArray_DIM(b, ndb - 2 if ndb > 1 else 0):
+        return False
+    for d in range(nd):
+        da = batch_dim(a, d, nd)
+        db = batch_dim(b, d, nd)
         if da != db and da != 1 and db != 1:
             return False
-        count *= max(da, db)
     if floating:
-        return count >= SMALL_MIN_STACK
-    return m * n * k >= EXACT_MIN_MATRIX and count * m * n * k >= EXACT_MIN_WORK
+        return small_product(m, n, k)
+    return m * n * k >= EXACT_MIN_MATRIX
 
 
-@cython.wraparound(True)
-cdef object matmul_stack(object a, object b, object out):
+cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
     """np.matmul of stacks and/or out=: integer, bool and float16 through the exact
     products, float32/float64 of small matrices through small_matmul.h; None when
     NumPy must decide (larger float matrices: it calls BLAS per matrix, as fast as
-    a call per matrix from here; stacks too small to pay for the setup here)."""
-    dtype = promoted_type(a, b)
-    if dtype is None:
+    a call per matrix from here; integer matrices too small to gain). The shapes
+    and type numbers decide first, so that what goes to NumPy pays little here;
+    the broadcast is strides in a Stack, not views."""
+    if not (numeric(a) and numeric(b)):
         return None
-    cdef bint floating = dtype == np.float32 or dtype == np.float64
+    cdef int ta = cnp.PyArray_TYPE(a), tb = cnp.PyArray_TYPE(b)
+    # operands of one type need no promotion: the common case, decided cheaply
+    cdef cnp.dtype dtype = (cnp.PyArray_DescrFromType(ta) if ta == tb
+                            else np.result_type(a, b))
+    cdef bint floating = real_float(dtype.type_num)
     if not worth_a_stack(a, b, floating):
         return None
     a = as_ready(a, dtype)
     b = as_ready(b, dtype)
-    cdef bint a_vector = a.ndim == 1, b_vector = b.ndim == 1
-    if a_vector:
-        a = a[np.newaxis, :]
-    if b_vector:
-        b = b[:, np.newaxis]
-    if a.shape[-1] != b.shape[-2]:
-        return None
-    if floating and not small_product(a.shape[-2], b.shape[-1], a.shape[-1],
-                                      a.itemsize):
-        return None
-    try:
-        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        return None
-    shape = batch + a.shape[-2:-1] * (not a_vector) + b.shape[-1:] * (not b_vector)
-    if out is None:
-        result = np.empty(shape, dtype)
-    elif (not cnp.PyArray_CheckExact(out) or out.dtype != dtype or out.shape != shape
-            or not out.flags.writeable or not ready(out)
-            or overlap(out, a) or overlap(out, b)):
-        return None
-    else:
-        result = out
-    cdef cnp.ndarray c = result      # viewed as the stack batch + (m, n)
-    if b_vector:
-        c = np.expand_dims(c, -1)
-    if a_vector:
-        c = np.expand_dims(c, -2)
-    if floating and not (unit_rows(b) and unit_rows(c)):
-        if not unit_rows(c):
-            return None
-        b = np.ascontiguousarray(b)     # staged once, before the broadcast
-    a = np.broadcast_to(a, batch + a.shape[-2:])
-    b = np.broadcast_to(b, batch + b.shape[-2:])
+    cdef int nda = cnp.PyArray_NDIM(a), ndb = cnp.PyArray_NDIM(b)
+    cdef bint a_vector = nda == 1, b_vector = ndb == 1
+    cdef Operand oa = operand(a, -1 if a_vector else nda - 2, nda - 1)
+    cdef Operand ob = operand(b, 0 if b_vector else ndb - 2, -1 if b_vector else ndb - 1)
+
     cdef Stack s
-    cdef int nd = len(batch), d
+    cdef int nd = max(batch_dims(a), batch_dims(b)), d
+    cdef intp dims[MAX_BATCH_DIMS + 2]
     s.nd = max(nd, 1)       # a lone product is a stack of one
     s.shape[0] = 1
     s.sa[0] = s.sb[0] = s.sc[0] = 0
     for d in range(nd):
-        s.shape[d] = batch[d]
-        s.sa[d] = cnp.PyArray_STRIDE(a, d)
-        s.sb[d] = cnp.PyArray_STRIDE(b, d)
+        s.shape[d] = dims[d] = (batch_dim(b, d, nd) if batch_dim(a, d, nd) == 1
+                                else batch_dim(a, d, nd))
+        s.sa[d] = batch_stride(a, d, nd)
+        s.sb[d] = batch_stride(b, d, nd)
+    cdef int ndc = nd
+    if not a_vector:
+        dims[ndc] = oa.rows
+        ndc += 1
+    if not b_vector:
+        dims[ndc] = ob.cols
+        ndc += 1
+    cdef cnp.ndarray c
+    if out is None:
+        c = cnp.PyArray_EMPTY(ndc, dims, cnp.PyArray_TYPE(a), 0)
+    elif not fits_out(out, ndc, dims, a, b):
+        return None
+    else:
+        c = out
+    cdef Operand oc = operand(c, -1 if a_vector else nd, -1 if b_vector else ndc - 1)
+    for d in range(nd):
         s.sc[d] = cnp.PyArray_STRIDE(c, d)
-    cdef Operand oa = operand(a, nd, nd + 1), ob = operand(b, nd, nd + 1)
-    cdef Operand oc = operand(c, nd, nd + 1)
-    cdef bint single = dtype == np.float32
+    if floating:
+        if oc.cs != 1 and oc.cols > 1:
+            return None
+        if ob.cs != 1 and ob.cols > 1:
+            b = np.ascontiguousarray(b)     # the kernel reads B by rows
+            ob = operand(b, ndb - 2, ndb - 1)
+            for d in range(nd):
+                s.sb[d] = batch_stride(b, d, nd)
+
+    cdef bint single = dtype.type_num == FLOAT32
     cdef int status = 0
     if floating:
         clear_fp_errors()
-    cdef PyThreadState *state = release_gil_if(c.size * oa.cols >= NOGIL_MIN_FLOPS)
+    cdef PyThreadState *state = release_gil_if(
+        cnp.PyArray_SIZE(c) * oa.cols >= NOGIL_MIN_FLOPS)
     if floating:
         small_stack(single, &s, oa, ob, oc)
     else:
@@ -1433,7 +1454,22 @@ cdef object matmul_stack(object a, object b, object out):
         raise MemoryError("no memory for the workspace of an exact product")
     if out is not None:
         return out
-    return result[()] if result.ndim == 0 else result
+    return c[()] if ndc == 0 else c
+
+
+cdef bint fits_out(object out, int ndim, intp *dims, cnp.ndarray a, cnp.ndarray b):
+    """Can the stack kernels write the result (ndim dimensions `dims`, a's dtype)
+    straight into `out`? Else NumPy fills it."""
+    cdef int d
+    if (not cnp.PyArray_CheckExact(out) or cnp.PyArray_NDIM(<cnp.ndarray>out) != ndim
+            or cnp.PyArray_TYPE(<cnp.ndarray>out) != cnp.PyArray_TYPE(a)
+            or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out) or not ready(out)
+            or overlap(out, a) or overlap(out, b)):
+        return False
+    for d in range(ndim):
+        if cnp.PyArray_DIM(<cnp.ndarray>out, d) != dims[d]:
+            return False
+    return True
 
 
 def matmul(a, b, out=None, **kwargs):
@@ -1445,8 +1481,8 @@ def matmul(a, b, out=None, **kwargs):
     NumPy's exact result (wraparound included) and float16 products its float32
     accumulation, computed through BLAS; 1-D and 2-D float32/float64 operands take
     ``fastblas.dot``'s path. Stacks of small float32/float64 matrices (rows of 2,
-    4, 8 or 16 elements, at most 64 bytes, and m * n * k <= 512) are computed in
-    one vectorised pass over the whole stack, each entry summed in order over k:
+    4, 8 or 16 elements and m * n * k <= 16384) are computed in one vectorised
+    pass over the whole stack, each entry summed in order over k:
     equal to NumPy's result to rounding, not bit for bit; larger float matrices go
     to ``numpy.matmul`` (which calls BLAS per matrix). Mixed dtypes are promoted as
     NumPy does. Other keywords (``dtype=``, ``casting=``, ``axes=``, ...), other
@@ -1465,4 +1501,6 @@ def matmul(a, b, out=None, **kwargs):
             result = matmul_stack(a, b, out)
         if result is not None:
             return result
+    if out is None:
+        return _np_matmul(a, b, **kwargs)
     return _np_matmul(a, b, out=out, **kwargs)

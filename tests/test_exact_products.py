@@ -313,6 +313,53 @@ def test_workspace_stays_bounded(rng):
     assert_identical(c, np.dot(a, b))
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.int64, np.bool_, np.float16],
+                         ids=lambda d: np.dtype(d).name)
+def test_a_workspace_that_cannot_be_had_raises_memory_error(rng, exact_options, dtype):
+    """The path of a failed allocation, reached by a limit below what the product
+    needs: a MemoryError, nothing written to out=, nothing leaked, and the next
+    products right again."""
+    import tracemalloc
+    a = random_integers(rng, (40, 50), dtype) if dtype != np.float16 else \
+        rng.standard_normal((40, 50)).astype(dtype)
+    b = a.T.copy()
+    stack_a, stack_b = np.stack([a, a[::-1]]), np.stack([b, b[:, ::-1]])
+    products = [lambda: fastblas.dot(a, b),                # 80000 multiply-adds: nogil
+                lambda: fastblas.dot(a[:20, :20], b[:20, :20]),     # with the GIL
+                lambda: fastblas.matmul(stack_a, stack_b)]
+    out = np.zeros((2, 40, 40), dtype)
+    exact_options(max_workspace=64)
+    for product in products + [lambda: fastblas.matmul(stack_a[:1], stack_b[:1], out=out[:1])]:
+        with pytest.raises(MemoryError, match="no memory for the workspace of an exact product"):
+            product()
+    assert not out.any()
+    tracemalloc.start()
+    for _ in range(50):
+        for product in products:
+            with pytest.raises(MemoryError):
+                product()
+    leaked = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert leaked < 64 * 1024, leaked
+    exact_options(max_workspace=0)
+    if dtype == np.float16:
+        assert_half_close(fastblas.dot(a, b), a, b)
+        assert_half_close(fastblas.matmul(stack_a, stack_b, out=out), stack_a, stack_b)
+    else:
+        assert_identical(fastblas.dot(a, b), np.dot(a, b))
+        assert_identical(fastblas.matmul(stack_a, stack_b, out=out),
+                         np.matmul(stack_a, stack_b))
+
+
+def test_exact_options_are_checked(exact_options):
+    with pytest.raises(ValueError, match="max_workspace must be >= 0"):
+        exact_options(max_workspace=-1)
+    with pytest.raises(ValueError, match="tile_m must be in"):
+        exact_options(tile_m=0)
+    with pytest.raises(TypeError, match="unknown exact-product settings"):
+        exact_options(tile=4)
+
+
 # Hypothesis: any integer dtype, shape and value range (extremes included), on
 # every path of the blocked product.
 @st.composite

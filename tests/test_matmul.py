@@ -34,7 +34,7 @@ def every_stack_through_the_kernels():
     """Small stacks through fastblas's stack kernels, not np.matmul (by default
     stacks too small to pay for matmul's setup go to NumPy)."""
     from fastblas import _blas
-    previous = _blas._set_stack_minimums(stack=1, matrix=1, work=1)
+    previous = _blas._set_stack_minimums(matrix=1)
     yield
     _blas._set_stack_minimums(**previous)
 
@@ -137,9 +137,11 @@ def test_out_overlapping_an_input(rng):
 
 def test_mixed_dtypes_promote_as_numpy(rng):
     for ta, tb in [(np.int8, np.uint8), (np.bool_, np.int16), (np.int32, np.float32),
-                   (np.float16, np.float64), (np.uint64, np.int64)]:
-        a, b = values(rng, (2, 3, 4), ta), values(rng, (4, 5), tb)
-        check(fastblas.matmul(a, b), a, b)
+                   (np.float16, np.float64), (np.uint64, np.int64), (np.int16, np.float16),
+                   (np.float32, np.float64)]:
+        for n in [5, 4, 16]:        # NumPy's, then the float kernels after promotion
+            a, b = values(rng, (2, 3, 4), ta), values(rng, (4, n), tb)
+            check(fastblas.matmul(a, b), a, b)
 
 
 def same_error(a, b, **kwargs):
@@ -210,6 +212,8 @@ def test_small_stacks_of_every_shape(rng, dtype):
     ((1, 3, 4, 4), (5, 1, 4, 4)), ((4, 4), (6, 4, 4)), ((6, 2, 8), (8, 8)),
     ((8,), (5, 8, 4)), ((5, 4, 8), (8,)), ((2, 1, 3, 5, 2), (4, 1, 2, 16)),
     ((0, 4, 4), (4, 4)), ((3, 0, 2, 8), (1, 8, 8)), ((1000, 4, 4), (1000, 4, 4)),
+    ((1, 4, 4), (0, 4, 4)), ((2, 1, 16, 16), (1, 3, 16, 16)), ((16,), (3, 16, 16)),
+    ((3, 16, 16), (16,)), ((300, 16, 16), (300, 16, 16)), ((1, 2, 2), (1, 2, 2)),
 ], ids=str)
 def test_small_stacks_broadcast(rng, dtype, shapes):
     a = rng.standard_normal(shapes[0]).astype(dtype)
@@ -218,7 +222,7 @@ def test_small_stacks_broadcast(rng, dtype, shapes):
 
 
 @pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("n", [2, 4, 8])
+@pytest.mark.parametrize("n", [2, 4, 8, 16])
 def test_small_stacks_of_any_layout(rng, dtype, n):
     big = rng.standard_normal((6, 2 * n + 3, 2 * n + 3)).astype(dtype)
     views = {
@@ -242,9 +246,10 @@ def test_small_stacks_of_any_layout(rng, dtype, n):
     np.s_[:5, :3, :8], np.s_[::2, 2:5, 4:12], np.s_[::-2, 5:2:-1, 4:12],
     np.s_[::2, :3, :16:2],                   # columns apart: NumPy fills it
 ], ids=["C", "strided", "negative", "strided_columns"])
-def test_small_stacks_fill_out(rng, dtype, index):
-    a = rng.standard_normal((5, 3, 4)).astype(dtype)
-    b = rng.standard_normal((5, 4, 8)).astype(dtype)
+@pytest.mark.parametrize("k", [4, 8])       # k == n: the square build
+def test_small_stacks_fill_out(rng, dtype, index, k):
+    a = rng.standard_normal((5, 3, k)).astype(dtype)
+    b = rng.standard_normal((5, k, 8)).astype(dtype)
     big = np.full((10, 7, 20), 7, dtype)
     expected = big.copy()
     expected[index] = np.matmul(a, b)
@@ -294,15 +299,42 @@ def check_rounding_or_special(got, expected):
     np.testing.assert_allclose(got, expected, rtol=1e-5)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.int32])
-def test_stacks_too_small_to_gain_go_to_numpy(rng, dtype, monkeypatch):
+@pytest.fixture
+def numpy_calls(monkeypatch):
+    """The calls fastblas.matmul hands to np.matmul, in a list."""
     from fastblas import _blas
-    _blas._set_stack_minimums(stack=384, matrix=512, work=32768)
     calls = []
-    monkeypatch.setattr(_blas, "_np_matmul", lambda *a, **k: calls.append(1) or np.matmul(*a, **k))
-    a, b = values(rng, (3, 4, 4), dtype), values(rng, (3, 4, 4), dtype)
-    np.testing.assert_array_equal(fastblas.matmul(a, b), np.matmul(a, b))
-    assert calls == [1]
-    big = values(rng, (400, 8, 8), dtype), values(rng, (400, 8, 8), dtype)
-    check(fastblas.matmul(*big), *big)
-    assert calls == [1]
+    monkeypatch.setattr(_blas, "_np_matmul",
+                        lambda *a, **k: calls.append(np.shape(a[0])) or np.matmul(*a, **k))
+    return calls
+
+
+def test_integer_matrices_too_small_to_gain_go_to_numpy(rng, numpy_calls):
+    from fastblas import _blas
+    _blas._set_stack_minimums(matrix=12 ** 3)
+    for shape in [(3, 10, 10), (1, 11, 12)]:
+        a, b = values(rng, shape, np.int32), values(rng, shape[:1] + shape[:0:-1], np.int32)
+        check(fastblas.matmul(a, b), a, b)
+    assert numpy_calls == [(3, 10, 10), (1, 11, 12)]
+    for shape in [(3, 12, 12), (1, 4, 4 * 4 * 12 * 12)]:
+        a, b = values(rng, shape, np.int32), values(rng, shape[:1] + shape[:0:-1], np.int32)
+        check(fastblas.matmul(a, b), a, b)
+    assert len(numpy_calls) == 2
+
+
+def test_float_stacks_take_the_kernel_from_one_matrix_to_its_largest(rng, numpy_calls):
+    """Every stack of rows of 2, 4, 8 or 16 up to m * n * k = 16384 is the kernel's,
+    even a single matrix; larger matrices and other widths go to NumPy."""
+    for dtype in FLOATS:
+        for shape_a, shape_b in [((1, 2, 2), (1, 2, 2)), ((1, 16, 16), (16, 16)),
+                                 ((3, 64, 16), (3, 16, 16)), ((2, 16, 64), (64, 16)),
+                                 ((5, 4), (2, 4, 4))]:
+            a, b = values(rng, shape_a, dtype), values(rng, shape_b, dtype)
+            check_rounding(fastblas.matmul(a, b), a, b)
+        assert numpy_calls == []
+        for shape_a, shape_b in [((2, 65, 16), (16, 16)), ((2, 8, 8), (8, 12)),
+                                 ((2, 8, 8), (8, 32))]:
+            a, b = values(rng, shape_a, dtype), values(rng, shape_b, dtype)
+            check_rounding(fastblas.matmul(a, b), a, b)
+        assert numpy_calls == [(2, 65, 16), (2, 8, 8), (2, 8, 8)]
+        numpy_calls.clear()
