@@ -514,16 +514,43 @@ def _warm_up(build, X, y, n_samples):
     return time.perf_counter() - start
 
 
-def time_rows(rows, data, repeat, warmup_samples):
+def time_rows(rows, data, repeat, warmup_samples, pause=0.0):
     """Time ``rows``, a dict mapping a label to ``(dtype, build)`` where
-    ``build(X, y)`` makes an epoch runner; returns {label: (Timing, warm-up s)}."""
+    ``build(X, y)`` makes an epoch runner; returns {label: (Timing, warm-up s)}.
+    With ``pause``, see ``interleaved_with_pauses``."""
     warmups, runners = {}, {}
     for label, (dtype, build) in rows.items():
         X, y = data[dtype]
         warmups[label] = _warm_up(build, X, y, warmup_samples)
         runners[label] = build(X, y)
-    timings = _timing.time_interleaved(runners, repeat=repeat, loops=1)
+    if pause:
+        timings = interleaved_with_pauses(runners, repeat, pause)
+    else:
+        timings = _timing.time_interleaved(runners, repeat=repeat, loops=1)
     return {label: (timings[label], warmups[label]) for label in rows}
+
+
+# After a product, OpenBLAS's worker threads spin before they sleep (about 0.1 s
+# here). On a busy machine the row timed right after a 2-thread row paid for
+# them: the automatic choice (1 thread, the next row in the rotation) timed 0.6-0.9x
+# as fast as 1 thread under --busy, although each of its fits chose 1 thread
+# and, timed alone, ran as fast.
+THREAD_ROW_PAUSE = 0.3
+
+
+def interleaved_with_pauses(runners, repeat, pause):
+    """``_timing.time_interleaved``'s rounds (one call per runner, the order
+    rotating), with ``pause`` seconds of untimed sleep before each call, so that
+    no row pays for the threads another row left spinning."""
+    labels = list(runners)
+    samples = {label: [] for label in labels}
+    for round_ in range(repeat):
+        start = round_ % len(labels)
+        for label in labels[start:] + labels[:start]:
+            time.sleep(pause)
+            timing = _timing.time_interleaved({label: runners[label]}, repeat=1, loops=1)
+            samples[label] += timing[label].samples
+    return {label: _timing.Timing(samples[label]) for label in labels}
 
 
 def _fastblas_threads(recipe, threads):
@@ -552,9 +579,16 @@ def thread_rows(recipe, cores):
     epoch = FastblasEpoch
     rows = {}
     for threads in sorted({1, cores}):
-        options = {"n_threads": threads} if has_n_threads else {}
-        rows[f"fastblas, {threads} BLAS thread{'s' if threads > 1 else ''}"] = (
-            "float32", lambda X, y, t=threads, o=options: WithThreads(epoch(recipe, X, y, **o), t))
+        label = f"fastblas, {threads} BLAS thread{'s' if threads > 1 else ''}"
+        if has_n_threads:
+            # the fit's own thread scope, as the automatic row's: an extra
+            # threadpool_limits per epoch costs milliseconds (it lists the loaded
+            # libraries), which made these rows 5-15% slower than the automatic one
+            rows[label] = ("float32",
+                           lambda X, y, t=threads: epoch(recipe, X, y, n_threads=t))
+        else:
+            rows[label] = ("float32",
+                           lambda X, y, t=threads: WithThreads(epoch(recipe, X, y), t))
     if has_n_threads:
         rows["fastblas, automatic (n_threads=None)"] = (
             "float32", lambda X, y: epoch(recipe, X, y, n_threads=None))
@@ -752,7 +786,8 @@ def build_parser(prog="fastblas bench train"):
                         help="also write a grid of bar charts of the speed-ups (needs "
                              "matplotlib)")
     _timing.add_results_option(parser, "train.json and train.md (for some configurations "
-                                       "only: train-CONFIG+CONFIG.json and .md)")
+                                       "only: train-CONFIG+CONFIG.json and .md; with "
+                                       "--busy, -busy added to the name)")
     return parser
 
 
@@ -823,7 +858,8 @@ def run_configuration(name, data, args):
     if not args.no_thread_table and _importable("sklearn"):
         cores = _timing.usable_cores()
         print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads")
-        timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup)
+        timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup,
+                          pause=THREAD_ROW_PAUSE)
         print(thread_table(timed, n_samples, args.markdown))
         _print_spread_warning({label: t for label, (t, _) in timed.items()})
         tables.append(dict(kind="threads", config=name, title=f"{title}; threads",
@@ -854,11 +890,13 @@ def _save(directory, name, title, settings, tables, notes):
         [{k: v for k, v in t.items() if k != "markdown"} for t in tables], notes)
 
 
-def results_name(configs):
-    """``train``, or ``train-mlp+rbm`` for a run of some configurations only."""
+def results_name(configs, busy=False):
+    """``train``, or ``train-mlp+rbm`` for a run of some configurations only;
+    ``-busy`` added for a run with --busy."""
     chosen = [name for name in CONFIGURATIONS if name in configs]
-    return "train" if not configs or chosen == list(CONFIGURATIONS) else (
+    name = "train" if not configs or chosen == list(CONFIGURATIONS) else (
         "train-" + "+".join(chosen))
+    return name + ("-busy" if busy else "")
 
 
 def main(argv=None, prog="fastblas bench train"):
@@ -879,7 +917,7 @@ def main(argv=None, prog="fastblas bench train"):
                 tables += run_configuration(name, data, args)
             notes = [spread_warning(tables), _timing.load_warning()]
             if args.results:    # after every configuration: a long run keeps what it did
-                paths = _save(args.results, results_name(args.configs), title, settings,
+                paths = _save(args.results, results_name(args.configs, args.busy), title, settings,
                               tables, notes)
     if notes[1]:
         print(notes[1])
