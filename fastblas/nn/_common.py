@@ -58,13 +58,16 @@ __all__ = ["make_generator", "usable_cores", "choose_blas_threads", "blas_thread
 # kernels, 2 vCPUs of an AMD EPYC host, quiet): a 784-100 layer's products at
 # batch 10 (1.6 MFLOP) gain nothing (1.01-1.04x); from 4-5 MFLOP (784-256 at
 # batch 10, 784-100 at batch 32) 2 threads run 1.4-1.9x faster, and so on up to
-# 314 MFLOP (1.6-1.9x). Whole epochs gain less (their elementwise passes run on
-# one thread), but none lost: 784-100 at batch 32 1.19-1.24x, at batch 200
-# 1.14-1.30x, 784-500 at batch 100 1.15-1.24x. With the other core busy, 2
-# threads ran 0.5-0.9x as fast as one at every size: the idle-core count below
-# decides then. (An earlier Intel Xeon host gained nothing from a second thread
-# at batch 32: 2-thread figures swing with the host.)
-MIN_FLOPS_PER_THREAD = 2e6
+# 314 MFLOP (1.6-1.9x). Whole epochs gain less and swing with the host: 784-100
+# at batch 32 (5 MFLOP) ran 1.19-1.24x as fast on 2 threads in two runs and
+# 0.48-0.71x in two others (an earlier Intel Xeon host: 1.00x), 784-256 at
+# batch 10 (8 MFLOP, the RBM's fused gradient) 1.02-1.38x, 784-100 at batch 200
+# 1.03-1.30x, 784-500 at batch 100 1.15-1.42x. So 2 threads from 8 MFLOP, where
+# no epoch lost; below, one thread also keeps small fits bit for bit the same
+# whatever the load (1 and 2 thread sgemm round differently). With the other
+# core busy, 2 threads ran 0.5-0.9x as fast as one at every size: the idle-core
+# count below decides then.
+MIN_FLOPS_PER_THREAD = 4e6
 
 
 def make_generator(random_state):
