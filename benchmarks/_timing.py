@@ -262,7 +262,8 @@ def describe_machine(info=None):
     for lib in info["blas"] or [dict(owner="?", library="none found", version="", threads="?",
                                      architecture=None, threading_layer=None)]:
         lines.append(f"BLAS ({lib['owner']}): {lib['library']} {lib['version']}, "
-                     f"{lib['architecture'] or '?'} kernels, {lib['threads']} threads "
+                     f"{lib['architecture'] or '?'} kernels, {lib['threads']} "
+                     f"thread{'' if lib['threads'] == 1 else 's'} "
                      f"({lib['threading_layer'] or '?'})")
     return lines
 

@@ -31,6 +31,7 @@ import importlib
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -44,7 +45,15 @@ else:  # run as a file: this folder is sys.path[0]
 
 N_CLASSES = 10
 DTYPES = ("float32", "float64")
-CONFIGURATIONS = ("rbm", "rbm-sklearn", "mlp", "mlp-adam", "mlp-sklearn")
+CONFIGURATIONS = ("rbm", "rbm-sklearn", "mlp", "mlp-adam", "mlp-sklearn", "mlp-lbfgs")
+# Not an epoch but a whole fit, so not a recipe of the CLI: scikit-learn's
+# default MLP and its default max_iter, trained by L-BFGS.
+LBFGS_RECIPE = _recipes.Recipe(
+    "mlp-lbfgs", "mlp",
+    dict(hidden_layer_sizes=(100,), activation="relu", solver="lbfgs", alpha=1e-4),
+    "MLPClassifier, relu, alpha 1e-4, L-BFGS (scipy's L-BFGS-B), 200 iterations")
+LBFGS_ITERATIONS = 200
+LBFGS_SAMPLES = 10000       # at most: a whole fit is some 200 epochs' products
 QUICK_SAMPLES = 500
 
 
@@ -308,6 +317,142 @@ CONTENDERS = [
 ]
 
 
+# ---------------------------------------------------------------- L-BFGS
+
+@contextlib.contextmanager
+def counting_minimize(counts):
+    """Record each ``scipy.optimize.minimize`` call's function evaluations and
+    iterations in ``counts`` (``nfev``, ``nit``): scikit-learn's and fastblas's
+    L-BFGS fits call it through the module attribute."""
+    import scipy.optimize
+    minimize = scipy.optimize.minimize
+
+    def counted(*args, **kwargs):
+        result = minimize(*args, **kwargs)
+        counts.update(nfev=result.nfev, nit=result.nit)
+        return result
+
+    scipy.optimize.minimize = counted
+    try:
+        yield counts
+    finally:
+        scipy.optimize.minimize = minimize
+
+
+def glorot_weights(layer_units, seed=0):
+    """scikit-learn's initialisation of a relu MLP (Glorot uniform, float64) from
+    ``default_rng(seed)``: coefficients, then intercepts."""
+    rng = np.random.default_rng(seed)
+    bounds = [np.sqrt(6 / (a + b)) for a, b in zip(layer_units, layer_units[1:])]
+    coefs = [rng.uniform(-bound, bound, (a, b))
+             for bound, a, b in zip(bounds, layer_units, layer_units[1:])]
+    intercepts = [rng.uniform(-bound, bound, b) for bound, b in zip(bounds, layer_units[1:])]
+    return coefs, intercepts
+
+
+@contextlib.contextmanager
+def _without_convergence_warnings():
+    """The fits stop at max_iter, as timed fits should: no warning about it."""
+    from sklearn.exceptions import ConvergenceWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+class LbfgsFit:
+    """A whole L-BFGS fit of ``library``'s MLPClassifier, every call from the same
+    initial weights (``glorot_weights``, rounded to X's dtype), so that the
+    libraries' fits can be compared: their time, function evaluations,
+    iterations and final loss (kept as ``counts`` and ``loss``)."""
+
+    def __init__(self, library, recipe, X, y, max_iter=LBFGS_ITERATIONS, **params):
+        self.model = _recipes.make_estimator(recipe, library, epochs=1, dtype=X.dtype,
+                                             warm_start=True, **params)
+        self.X, self.y = X, y
+        with _without_convergence_warnings():
+            self.model.fit(X, y)        # one iteration, untimed: the fitted state
+        self.model.set_params(max_iter=max_iter)
+        units = [X.shape[1], *recipe.hidden_units, N_CLASSES]
+        coefs, intercepts = glorot_weights(units)
+        self.initial = ([w.astype(X.dtype) for w in coefs],
+                        [b.astype(X.dtype) for b in intercepts])
+        self.counts, self.loss = {}, None
+
+    def __call__(self):
+        self.model.coefs_ = [w.copy() for w in self.initial[0]]
+        self.model.intercepts_ = [b.copy() for b in self.initial[1]]
+        with _without_convergence_warnings(), counting_minimize(self.counts):
+            self.model.fit(self.X, self.y)
+        self.loss = self.model.loss_
+
+
+LBFGS_HEADERS = ["contender", "dtype", "fit s", "iterations", "evaluations",
+                 "ms / evaluation", "x gemm floor", "speed-up vs scikit-learn",
+                 "final loss", "loss vs scikit-learn"]
+
+
+def lbfgs_rows(recipe, X_by_dtype, threads):
+    """{(contender, dtype): runner}: fastblas's and scikit-learn's fits, and the
+    products of one evaluation (the whole set's forward and backward products
+    through ``fastblas.gemm``), per dtype."""
+    rows = {}
+    for dtype, (X, y) in X_by_dtype.items():
+        rows[("fastblas", dtype)] = LbfgsFit("fastblas", recipe, X, y, n_threads=threads)
+        rows[("scikit-learn", dtype)] = LbfgsFit("sklearn", recipe, X, y)
+        rows[("gemm floor, one evaluation", dtype)] = GemmFloor(
+            recipe.with_params(batch_size=len(X)), X, y)
+    return rows
+
+
+def lbfgs_table(timed, runners, markdown=False):
+    """Time per fit and per function evaluation (the fit's time over its
+    evaluations, scipy's L-BFGS-B work included), the evaluation and iteration
+    counts, and the final loss, each against scikit-learn's of the same dtype."""
+    rows = []
+    for (name, dtype), t in timed.items():
+        sklearn = runners[("scikit-learn", dtype)]
+        floor = timed[("gemm floor, one evaluation", dtype)]
+        runner = runners[(name, dtype)]
+        if isinstance(runner, GemmFloor):
+            rows.append([name, dtype, "-", "-", "1", _timing.format_timing(t, 1e3),
+                         "1.00x", "-", "-", "-"])
+            continue
+        per_evaluation = t / runner.counts["nfev"]
+        rows.append([name, dtype, _timing.format_timing(t), str(runner.counts["nit"]),
+                     str(runner.counts["nfev"]), f"{per_evaluation * 1e3:.3g}",
+                     f"{per_evaluation / floor:.2f}x",
+                     f"{timed[('scikit-learn', dtype)] / t:.2f}x", f"{runner.loss:.6g}",
+                     f"{100 * (runner.loss / sklearn.loss - 1):+.2f}%"])
+    return _timing.format_table(LBFGS_HEADERS, rows, markdown, left=2)
+
+
+def run_lbfgs(data, args):
+    """The L-BFGS table of each thread count: whole fits, interleaved."""
+    recipe = LBFGS_RECIPE
+    data = {dtype: (X[:LBFGS_SAMPLES], y[:LBFGS_SAMPLES]) for dtype, (X, y) in data.items()}
+    n_samples = len(data["float32"][0])
+    title = f"{recipe.name} ({recipe.layers()}): {recipe.description}"
+    tables = []
+    for threads in args.threads:
+        label = f"{threads} BLAS thread{'s' if threads > 1 else ''}"
+        print(f"\n{recipe.layers()} {recipe.description}, {n_samples} images; {label}")
+        with _blas_limit(threads):
+            runners = lbfgs_rows(recipe, data, threads)
+            timed = _timing.time_interleaved(runners, repeat=args.repeat, loops=1)
+        print(lbfgs_table(timed, runners, args.markdown))
+        _print_spread_warning({f"{c} {d}": t for (c, d), t in timed.items()})
+        tables.append(dict(
+            kind="lbfgs", config=recipe.name, threads=threads, title=f"{title}; {label}",
+            n_samples=n_samples, markdown=lbfgs_table(timed, runners, markdown=True),
+            rows=[dict(contender=c, dtype=d, seconds=t, loss=runners[(c, d)].loss,
+                       evaluations=runners[(c, d)].counts.get("nfev", 1),
+                       iterations=runners[(c, d)].counts.get("nit"))
+                  if isinstance(runners[(c, d)], LbfgsFit)
+                  else dict(contender=c, dtype=d, seconds=t, evaluations=1)
+                  for (c, d), t in timed.items()]))
+    return tables
+
+
 # ---------------------------------------------------------------- timing
 
 @contextlib.contextmanager
@@ -369,16 +514,43 @@ def _warm_up(build, X, y, n_samples):
     return time.perf_counter() - start
 
 
-def time_rows(rows, data, repeat, warmup_samples):
+def time_rows(rows, data, repeat, warmup_samples, pause=0.0):
     """Time ``rows``, a dict mapping a label to ``(dtype, build)`` where
-    ``build(X, y)`` makes an epoch runner; returns {label: (Timing, warm-up s)}."""
+    ``build(X, y)`` makes an epoch runner; returns {label: (Timing, warm-up s)}.
+    With ``pause``, see ``interleaved_with_pauses``."""
     warmups, runners = {}, {}
     for label, (dtype, build) in rows.items():
         X, y = data[dtype]
         warmups[label] = _warm_up(build, X, y, warmup_samples)
         runners[label] = build(X, y)
-    timings = _timing.time_interleaved(runners, repeat=repeat, loops=1)
+    if pause:
+        timings = interleaved_with_pauses(runners, repeat, pause)
+    else:
+        timings = _timing.time_interleaved(runners, repeat=repeat, loops=1)
     return {label: (timings[label], warmups[label]) for label in rows}
+
+
+# After a product, OpenBLAS's worker threads spin before they sleep (about 0.1 s
+# here). On a busy machine the row timed right after a 2-thread row paid for
+# them: the automatic choice (1 thread, the next row in the rotation) timed 0.6-0.9x
+# as fast as 1 thread under --busy, although each of its fits chose 1 thread
+# and, timed alone, ran as fast.
+THREAD_ROW_PAUSE = 0.3
+
+
+def interleaved_with_pauses(runners, repeat, pause):
+    """``_timing.time_interleaved``'s rounds (one call per runner, the order
+    rotating), with ``pause`` seconds of untimed sleep before each call, so that
+    no row pays for the threads another row left spinning."""
+    labels = list(runners)
+    samples = {label: [] for label in labels}
+    for round_ in range(repeat):
+        start = round_ % len(labels)
+        for label in labels[start:] + labels[:start]:
+            time.sleep(pause)
+            timing = _timing.time_interleaved({label: runners[label]}, repeat=1, loops=1)
+            samples[label] += timing[label].samples
+    return {label: _timing.Timing(samples[label]) for label in labels}
 
 
 def _fastblas_threads(recipe, threads):
@@ -407,9 +579,16 @@ def thread_rows(recipe, cores):
     epoch = FastblasEpoch
     rows = {}
     for threads in sorted({1, cores}):
-        options = {"n_threads": threads} if has_n_threads else {}
-        rows[f"fastblas, {threads} BLAS thread{'s' if threads > 1 else ''}"] = (
-            "float32", lambda X, y, t=threads, o=options: WithThreads(epoch(recipe, X, y, **o), t))
+        label = f"fastblas, {threads} BLAS thread{'s' if threads > 1 else ''}"
+        if has_n_threads:
+            # the fit's own thread scope, as the automatic row's: an extra
+            # threadpool_limits per epoch costs milliseconds (it lists the loaded
+            # libraries), which made these rows 5-15% slower than the automatic one
+            rows[label] = ("float32",
+                           lambda X, y, t=threads: epoch(recipe, X, y, n_threads=t))
+        else:
+            rows[label] = ("float32",
+                           lambda X, y, t=threads: WithThreads(epoch(recipe, X, y), t))
     if has_n_threads:
         rows["fastblas, automatic (n_threads=None)"] = (
             "float32", lambda X, y: epoch(recipe, X, y, n_threads=None))
@@ -489,11 +668,15 @@ def thread_table(timed, n_samples, markdown=False):
 def plot(tables, path):
     """A grid of bar charts, one per table, at most 3 across (1600 px wide): each
     contender's speed-up over the NumPy reference of its dtype (else scikit-learn's),
-    the gemm floors left to the tables; fastblas's speed-up over 1 BLAS thread."""
+    the gemm floors left to the tables; fastblas's speed-up over 1 BLAS thread.
+    The L-BFGS tables (whole fits, not epochs) are left to the tables too."""
     import textwrap
 
     from matplotlib.figure import Figure   # no pyplot: leaves the caller's backend alone
 
+    tables = [t for t in tables if t["kind"] != "lbfgs"]
+    if not tables:
+        return False
     ncols = min(3, len(tables))
     nrows = -(-len(tables) // ncols)
     fig = Figure(figsize=(16 / 3 * ncols, 3.4 * nrows + 0.6), layout="constrained")
@@ -514,6 +697,7 @@ def plot(tables, path):
                  "speed-ups of the median epochs (blue float32, orange float64; "
                  "above 1x: faster)")
     fig.savefig(path, dpi=100)
+    return True
 
 
 def _speedups(table):
@@ -553,6 +737,8 @@ Configurations (default: all):
   mlp-adam     MLP 784-100-10, relu, Adam lr 0.001, minibatch 32
   mlp-sklearn  MLPClassifier with scikit-learn's defaults: 784-100-10, relu, Adam,
                alpha 1e-4, minibatch 200, shuffled
+  mlp-lbfgs    the same MLP trained by L-BFGS (200 iterations) on at most 10000
+               images: whole fits from the same initial weights
 
 Every contender trains a warm model one epoch per round, the contenders
 interleaved; each table shows the median epoch with its spread, the speed-up
@@ -561,7 +747,9 @@ to the gemm floor. fastblas's RBM trains its epoch by fit with warm_start;
 scikit-learn's, which has no warm_start, by partial_fit per minibatch, which
 validates its input on every call. A second table per configuration compares fastblas's BLAS thread counts,
 and 2 models trained at once on 2 threads against the same 2 one after the
-other."""
+other. mlp-lbfgs times whole fits instead, fastblas's and scikit-learn's from
+the same initial weights: the time per function evaluation and the number of
+evaluations, separately, and the final loss."""
 
 EPILOG = """\
 Each time is the median of the rounds, with the interquartile range as a % of
@@ -598,7 +786,8 @@ def build_parser(prog="fastblas bench train"):
                         help="also write a grid of bar charts of the speed-ups (needs "
                              "matplotlib)")
     _timing.add_results_option(parser, "train.json and train.md (for some configurations "
-                                       "only: train-CONFIG+CONFIG.json and .md)")
+                                       "only: train-CONFIG+CONFIG.json and .md; with "
+                                       "--busy, -busy added to the name)")
     return parser
 
 
@@ -669,7 +858,8 @@ def run_configuration(name, data, args):
     if not args.no_thread_table and _importable("sklearn"):
         cores = _timing.usable_cores()
         print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads")
-        timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup)
+        timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup,
+                          pause=THREAD_ROW_PAUSE)
         print(thread_table(timed, n_samples, args.markdown))
         _print_spread_warning({label: t for label, (t, _) in timed.items()})
         tables.append(dict(kind="threads", config=name, title=f"{title}; threads",
@@ -700,11 +890,13 @@ def _save(directory, name, title, settings, tables, notes):
         [{k: v for k, v in t.items() if k != "markdown"} for t in tables], notes)
 
 
-def results_name(configs):
-    """``train``, or ``train-mlp+rbm`` for a run of some configurations only."""
+def results_name(configs, busy=False):
+    """``train``, or ``train-mlp+rbm`` for a run of some configurations only;
+    ``-busy`` added for a run with --busy."""
     chosen = [name for name in CONFIGURATIONS if name in configs]
-    return "train" if not configs or chosen == list(CONFIGURATIONS) else (
+    name = "train" if not configs or chosen == list(CONFIGURATIONS) else (
         "train-" + "+".join(chosen))
+    return name + ("-busy" if busy else "")
 
 
 def main(argv=None, prog="fastblas bench train"):
@@ -719,16 +911,21 @@ def main(argv=None, prog="fastblas bench train"):
         _timing.print_header(f"{title}; data: {source}", settings,
                              "speed-up = other's epoch time / this row's")
         for name in args.configs or CONFIGURATIONS:
-            tables += run_configuration(name, data, args)
+            if name == LBFGS_RECIPE.name:
+                tables += run_lbfgs(data, args)
+            else:
+                tables += run_configuration(name, data, args)
             notes = [spread_warning(tables), _timing.load_warning()]
             if args.results:    # after every configuration: a long run keeps what it did
-                paths = _save(args.results, results_name(args.configs), title, settings,
+                paths = _save(args.results, results_name(args.configs, args.busy), title, settings,
                               tables, notes)
     if notes[1]:
         print(notes[1])
     if args.plot:
-        plot(tables, args.plot)
-        print(f"\nplot written to {args.plot}")
+        if plot(tables, args.plot):
+            print(f"\nplot written to {args.plot}")
+        else:
+            print("\nno plot: the L-BFGS tables are not plotted")
     if args.results:
         print("results written to " + " and ".join(paths))
     return 0

@@ -150,3 +150,39 @@ def test_warm_start_continues(digits):
         first = model.loss_
         model.fit(X, y)
     assert model.loss_ < first
+
+
+# ---------------------------------------------------------------- bench_train's L-BFGS fits
+
+def _bench_train():
+    try:
+        from fastblas.benchmarks import bench_train
+    except ImportError:  # source checkout built in place: benchmarks/ is not inside fastblas/
+        from benchmarks import bench_train
+    return bench_train
+
+
+def test_bench_lbfgs_fits_start_from_the_same_weights_every_call():
+    bench_train = _bench_train()
+    rng = np.random.default_rng(5)
+    X, y = rng.random((120, 784)), np.arange(120) % 10
+    recipe = bench_train.LBFGS_RECIPE.with_hidden(8)
+    ours = bench_train.LbfgsFit("fastblas", recipe, X, y, max_iter=15)
+    theirs = bench_train.LbfgsFit("sklearn", recipe, X, y, max_iter=15)
+    for fit in (ours, theirs, ours):
+        fit()
+    first = ours.loss
+    ours()
+    assert ours.loss == first                    # each call the same fit
+    assert ours.counts == theirs.counts and ours.counts["nit"] == 15
+    assert ours.loss == pytest.approx(theirs.loss, rel=1e-6)   # float64: the same steps
+
+
+def test_bench_lbfgs_table(capsys):
+    bench_train = _bench_train()
+    assert bench_train.main(["mlp-lbfgs", "--quick", "--n-samples", "60", "--markdown"]) == 0
+    out = capsys.readouterr().out
+    header = [cell.strip() for cell in out.split("| contender")[1].split("\n")[0].split("|")]
+    assert ["contender"] + header[1:-1] == bench_train.LBFGS_HEADERS
+    rows = [line for line in out.splitlines() if line.startswith("| fastblas")]
+    assert [row.split("|")[2].strip() for row in rows] == ["float32", "float64"]

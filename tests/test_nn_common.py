@@ -49,7 +49,9 @@ def test_bad_n_threads_named(bad):
 
 
 def test_small_products_get_one_thread():
-    assert _common.choose_blas_threads(None, [(32, 100, 784), (784, 100, 32)]) == 1
+    # a 784-100 layer at batch 10: 1.6 MFLOP, under two threads' worth
+    assert 2 * 10 * 100 * 784 < 2 * _common.MIN_FLOPS_PER_THREAD
+    assert _common.choose_blas_threads(None, [(10, 100, 784), (784, 100, 10)]) == 1
     assert _common.choose_blas_threads(None, []) == 1
 
 

@@ -273,8 +273,11 @@ def test_callback_and_verbose(capsys):
     assert len(out) == 3
     assert out[0].startswith("[BernoulliRBM] Iteration 1, pseudo-likelihood = ")
     assert out[0].endswith(" samples/s, 1 BLAS thread (automatic)")   # tiny products
-    BernoulliRBM(n_components=4, n_iter=1, verbose=1, n_threads=2).fit(X)
+    forced = BernoulliRBM(n_components=4, n_iter=1, verbose=1, n_threads=2).fit(X)
     assert capsys.readouterr().out.strip().endswith(" samples/s, 2 BLAS threads")
+    assert forced.n_threads_ == 2
+    assert forced.partial_fit(X).n_threads_ == 2
+    assert BernoulliRBM(n_components=4, n_iter=1).fit(X).n_threads_ == 1
 
 
 # ---------------------------------------------------------------------------

@@ -25,8 +25,8 @@ fit: an int forces that count; None chooses from the sizes of the fit's
 matrix products and the cores this process may use now:
 
 - one thread when the largest product has fewer than ``MIN_FLOPS_PER_THREAD``
-  floating-point operations per thread (a second OpenBLAS thread makes small
-  products slower);
+  floating-point operations per thread (a second OpenBLAS thread does not speed
+  up small products);
 - otherwise one thread per ``MIN_FLOPS_PER_THREAD``, at most the number of idle
   usable cores: the CPUs in ``os.sched_getaffinity``, capped by the cgroup CPU
   quota, minus the threads of other processes (and other fits of this one)
@@ -53,11 +53,21 @@ import numpy as np
 __all__ = ["make_generator", "usable_cores", "choose_blas_threads", "blas_threads",
            "MIN_FLOPS_PER_THREAD"]
 
-# Each BLAS thread needs about this many flops (2 m n k) of the largest product:
-# at the training shapes, a second OpenBLAS thread slows products of 5-10 MFLOP
-# (784-100 at batch 32, 784-256 at batch 10), breaks even near 30 MFLOP (784-100
-# at batch 200) and pays from about 80 MFLOP (784-500 at batch 100).
-MIN_FLOPS_PER_THREAD = 30e6
+# Each BLAS thread needs about this many flops (2 m n k) of the largest product.
+# Measured with fastblas.gemm, float32, 1 against 2 OpenBLAS threads (SkylakeX
+# kernels, 2 vCPUs of an AMD EPYC host, quiet): a 784-100 layer's products at
+# batch 10 (1.6 MFLOP) gain nothing (1.01-1.04x); from 4-5 MFLOP (784-256 at
+# batch 10, 784-100 at batch 32) 2 threads run 1.4-1.9x faster, and so on up to
+# 314 MFLOP (1.6-1.9x). Whole epochs gain less and swing with the host: 784-100
+# at batch 32 (5 MFLOP) ran 1.19-1.24x as fast on 2 threads in two runs and
+# 0.48-0.71x in two others (an earlier Intel Xeon host: 1.00x), 784-256 at
+# batch 10 (8 MFLOP, the RBM's fused gradient) 1.02-1.38x, 784-100 at batch 200
+# 1.03-1.30x, 784-500 at batch 100 1.15-1.42x. So 2 threads from 8 MFLOP, where
+# no epoch lost; below, one thread also keeps small fits bit for bit the same
+# whatever the load (1 and 2 thread sgemm round differently). With the other
+# core busy, 2 threads ran 0.5-0.9x as fast as one at every size: the idle-core
+# count below decides then.
+MIN_FLOPS_PER_THREAD = 4e6
 
 
 def make_generator(random_state):

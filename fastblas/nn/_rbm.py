@@ -81,7 +81,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         sizes and the idle cores this process may use (one thread for small
         products, on a busy machine, or in a thread of joblib's threading
         backend); an int forces the count. The limit (threadpoolctl) holds for
-        the fit only.
+        the fit only; the count used is ``n_threads_``.
     warm_start : bool, default=False
         When True and the model is fitted, :meth:`fit` continues from the current
         weights, chains, momentum and random stream instead of starting anew, as
@@ -96,6 +96,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     intercept_visible_ : ndarray of shape (n_features,)
     h_samples_ : ndarray of shape (batch_size, n_components)
         Hidden states of the negative chains after the last update.
+    n_threads_ : int
+        BLAS threads of the last fit or partial_fit.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has feature names that are all strings.
@@ -263,7 +265,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         bounds = np.append(np.arange(0, n_samples, self.batch_size), n_samples).astype(np.intp)
         batch_rows = min(self.batch_size, n_samples)
         trainer = self._trainer(self.h_samples_, batch_rows)
-        threads = self._blas_thread_count(batch_rows, len(self.h_samples_))
+        threads = self.n_threads_ = self._blas_thread_count(batch_rows, len(self.h_samples_))
         with blas_threads(threads):
             try:
                 for epoch in range(1, self.n_iter + 1):
@@ -296,7 +298,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         if not self.persistent and n_samples > len(chains):
             chains = np.zeros((n_samples, self.n_components), dtype=dtype)
         trainer = self._trainer(chains, n_samples)
-        with blas_threads(self._blas_thread_count(n_samples, len(chains))):
+        self.n_threads_ = self._blas_thread_count(n_samples, len(chains))
+        with blas_threads(self.n_threads_):
             trainer.epoch(X, np.array([0, n_samples], dtype=np.intp))
         if chains is not self.h_samples_:
             self.h_samples_[...] = chains[: len(self.h_samples_)]
