@@ -273,6 +273,9 @@ def test_training_in_slices_is_fit(name):
     if recipe.model == "mlp":
         for a, b in zip(fitted.coefs_ + fitted.intercepts_, sliced.coefs_ + sliced.intercepts_):
             np.testing.assert_array_equal(a, b)
+        # one entry per epoch, each the epoch's mean loss, as fit records them
+        np.testing.assert_allclose(sliced.loss_curve_, fitted.loss_curve_, rtol=1e-6)
+        assert sliced.loss_ == sliced.loss_curve_[-1]
     else:
         np.testing.assert_array_equal(fitted.components_, sliced.components_)
         np.testing.assert_array_equal(fitted.intercept_hidden_, sliced.intercept_hidden_)

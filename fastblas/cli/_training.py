@@ -97,6 +97,7 @@ class EpochTrainer:
         self.epoch += 1
         n = self.X.shape[0]
         start = done = batches = 0
+        curve_length = len(getattr(self.model, "loss_curve_", []))   # none before a first fit
         loss_sum = 0.0
         elapsed = 0.0
         while start < n:
@@ -117,5 +118,15 @@ class EpochTrainer:
                 progress(done)
         if stop is not None and stop.requested:   # pressed during the last slice
             raise Interrupted(self.epoch, batches)
-        return elapsed, (loss_sum / n if self.kind == "mlp" else None)
+        if self.kind != "mlp":
+            return elapsed, None
+        self._record_epoch_loss(curve_length, loss_sum / n)
+        return elapsed, loss_sum / n
+
+    def _record_epoch_loss(self, curve_length, loss):
+        """Every partial_fit appended its slice's loss to ``loss_curve_``: keep one
+        entry for the epoch, its mean loss, as ``fit`` does."""
+        del self.model.loss_curve_[curve_length:]
+        self.model.loss_curve_.append(loss)
+        self.model.loss_ = loss
 
