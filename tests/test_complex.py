@@ -132,3 +132,15 @@ def test_transpose_is_not_conjugate(rng, dtype):
 def test_dsdot_refuses_complex(dtype):
     with pytest.raises(TypeError, match="float32"):
         fastblas.dsdot(np.ones(3, dtype), np.ones(3, dtype))
+
+
+@pytest.mark.parametrize("m,k,n", [(24, 24, 24), (64, 64, 64), (100, 30, 70), (1, 5000, 3)])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_large_complex64_products_are_numpys(rng, m, k, n, layout):
+    """From m * n * k = 24**3 on, complex64 matrix products are np.dot's own (NumPy's
+    cgemm is the faster one there): the same bits, every layout. (SciPy's cgemm
+    gives other bits on some of these shapes, e.g. 1 x 5000 @ 5000 x 3.)"""
+    a = np.asarray(random_values(rng, (m, k), np.complex64), order=layout)
+    b = np.asarray(random_values(rng, (k, n), np.complex64), order=layout)
+    np.testing.assert_array_equal(fastblas.dot(a, b), np.dot(a, b))
+    np.testing.assert_array_equal(fastblas.matmul(a, b), np.matmul(a, b))
