@@ -1362,20 +1362,36 @@ cdef inline intp batch_stride(cnp.ndarray x, int d, int nd) noexcept:
     return cnp.PyArray_STRIDE(x, i) if i >= 0 and cnp.PyArray_DIM(x, i) != 1 else 0
 
 
-cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating) noexcept:
-    """Do the stack kernels take this matmul (1-D operands promoted) and gain from
-    it? Float32/float64 stacks of small_matmul.h's sizes gain from one matrix: the
-    setup here is below np.matmul's own call (one thread, us: (1, 4, 4) float32
-    0.33 against 1.39, (1, 16, 16) 0.29 against 1.43, (8, 4, 4) float64 0.35
-    against 2.13); integer, bool and float16 ones from EXACT_MIN_MATRIX. Reads the
-    shapes only; False also for shapes NumPy rejects (it then raises its own
+# Past this many bytes (A, B and C over the whole stack) the stack streams from
+# memory, and np.matmul (BLAS per matrix) keeps up with small_matmul.h on
+# matrices of m * n * k >= 2048 whose rows fill a 64-byte vector or more.
+# Measured interleaved with one thread (ns per matrix, small_matmul.h /
+# np.matmul): float32 16x16 @ 16x16 at 6 MiB 60 / 112, 18 MiB 72 / 91, 47 MiB
+# 124 / 120; 64x16 @ 16x16 at 18 MiB 309 / 336, 53 MiB 368 / 349; float64 16x16
+# @ 16x16 at 12 MiB 109 / 145, 35 MiB 207 / 201, 94 MiB 248 / 233; 16x8 @ 8x16
+# at 8 MiB 74 / 111, 23 MiB 134 / 109. Narrower rows keep their lead at any
+# size (float32 16x8 @ 8x16 at 31 MiB: 91 / 234), and so do smaller matrices.
+cdef intp SMALL_MAX_STACK_BYTES = 16 << 20
+cdef intp SMALL_STREAMED_MIN_FLOPS = 2048
+cdef intp SMALL_STREAMED_MIN_ROW_BYTES = 64
+
+
+cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating,
+                        intp itemsize) noexcept:
+    """Do the stack kernels take this matmul (1-D operands promoted; elements of
+    itemsize bytes) and gain from it? Float32/float64 stacks of small_matmul.h's
+    sizes gain from one matrix: the setup here is below np.matmul's own call (one
+    thread, us: (1, 4, 4) float32 0.33 against 1.39, (1, 16, 16) 0.29 against
+    1.43, (8, 4, 4) float64 0.35 against 2.13), up to SMALL_MAX_STACK_BYTES for
+    the larger, wider ones; integer, bool and float16 ones from EXACT_MIN_MATRIX. Reads
+    the shapes only; False also for shapes NumPy rejects (it then raises its own
     error)."""
     cdef int nda = cnp.PyArray_NDIM(a), ndb = cnp.PyArray_NDIM(b)
     cdef intp m = cnp.PyArray_DIM(a, nda - 2) if nda > 1 else 1
     cdef intp k = cnp.PyArray_DIM(a, nda - 1)
     cdef intp n = cnp.PyArray_DIM(b, ndb - 1) if ndb > 1 else 1
     cdef int nd = max(batch_dims(a), batch_dims(b)), d
-    cdef intp da, db
+    cdef intp da, db, count = 1
     if k != cnp.PyArray_DIM(b, ndb - 2 if ndb > 1 else 0):
         return False
     for d in range(nd):
@@ -1383,9 +1399,14 @@ cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating) noexcept:
         db = batch_dim(b, d, nd)
         if da != db and da != 1 and db != 1:
             return False
-    if floating:
-        return small_product(m, n, k)
-    return m * n * k >= EXACT_MIN_MATRIX
+        count *= max(da, db)
+    if not floating:
+        return m * n * k >= EXACT_MIN_MATRIX
+    if not small_product(m, n, k):
+        return False
+    return (m * n * k < SMALL_STREAMED_MIN_FLOPS
+            or n * itemsize < SMALL_STREAMED_MIN_ROW_BYTES
+            or count <= SMALL_MAX_STACK_BYTES // ((m * k + k * n + m * n) * itemsize))
 
 
 cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
@@ -1402,7 +1423,7 @@ cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
     cdef cnp.dtype dtype = (cnp.PyArray_DescrFromType(ta) if ta == tb
                             else np.result_type(a, b))
     cdef bint floating = real_float(dtype.type_num)
-    if not worth_a_stack(a, b, floating):
+    if not worth_a_stack(a, b, floating, dtype.itemsize):
         return None
     a = as_ready(a, dtype)
     b = as_ready(b, dtype)
@@ -1492,7 +1513,8 @@ def matmul(a, b, out=None, **kwargs):
     NumPy's exact result (wraparound included) and float16 products its float32
     accumulation, computed through BLAS; 1-D and 2-D float32/float64 operands take
     ``fastblas.dot``'s path. Stacks of small float32/float64 matrices (rows of 2,
-    4, 8 or 16 elements and m * n * k <= 16384) are computed in one vectorised
+    4, 8 or 16 elements and m * n * k <= 16384; for rows of 64 bytes or more and
+    m * n * k >= 2048, stacks of at most 16 MiB) are computed in one vectorised
     pass over the whole stack, each entry summed in order over k:
     equal to NumPy's result to rounding, not bit for bit; larger float matrices go
     to ``numpy.matmul`` (which calls BLAS per matrix). Mixed dtypes are promoted as

@@ -338,3 +338,20 @@ def test_float_stacks_take_the_kernel_from_one_matrix_to_its_largest(rng, numpy_
             check_rounding(fastblas.matmul(a, b), a, b)
         assert numpy_calls == [(2, 65, 16), (2, 8, 8), (2, 8, 8)]
         numpy_calls.clear()
+
+
+def test_streamed_stacks_of_larger_matrices_go_to_numpy(rng, numpy_calls):
+    """From m * n * k = 2048 on, with rows of 64 bytes or more, stacks of more than
+    16 MiB (A, B and C over the stack) go to NumPy, which keeps up once they stream
+    from memory; smaller matrices and narrower rows stay with the kernel."""
+    for dtype, largest in [(np.float32, 5461), (np.float64, 2730)]:  # 16 MiB / 768 items
+        for count in (largest, largest + 1):
+            a, b = values(rng, (count, 16, 16), dtype), values(rng, (count, 16, 16), dtype)
+            check_rounding(fastblas.matmul(a, b), a, b)
+        assert numpy_calls == [(largest + 1, 16, 16)]
+        numpy_calls.clear()
+    a, b = values(rng, (12000, 8, 8), np.float64), values(rng, (12000, 8, 8), np.float64)
+    check_rounding(fastblas.matmul(a, b), a, b)     # 18 MiB of 8x8 @ 8x8
+    a, b = values(rng, (9000, 16, 16), np.float32), values(rng, (9000, 16, 8), np.float32)
+    check_rounding(fastblas.matmul(a, b), a, b)     # 18 MiB of rows of 8 floats
+    assert numpy_calls == []
