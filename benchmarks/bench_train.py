@@ -36,6 +36,7 @@ import warnings
 import numpy as np
 
 from fastblas import _recipes
+from fastblas.cli import _options
 
 if __package__:
     from . import _timing, references
@@ -745,11 +746,12 @@ interleaved; each table shows the median epoch with its spread, the speed-up
 over the NumPy reference and over scikit-learn (same dtype), and the distance
 to the gemm floor. fastblas's RBM trains its epoch by fit with warm_start;
 scikit-learn's, which has no warm_start, by partial_fit per minibatch, which
-validates its input on every call. A second table per configuration compares fastblas's BLAS thread counts,
-and 2 models trained at once on 2 threads against the same 2 one after the
-other. mlp-lbfgs times whole fits instead, fastblas's and scikit-learn's from
-the same initial weights: the time per function evaluation and the number of
-evaluations, separately, and the final loss."""
+validates its input on every call. A second table per configuration compares
+fastblas's BLAS thread counts, and 2 models trained at once on 2 threads
+against the same 2 one after the other. mlp-lbfgs times whole fits instead,
+fastblas's and scikit-learn's from the same initial weights: the time per
+function evaluation and the number of evaluations, separately, and the final
+loss."""
 
 EPILOG = """\
 Each time is the median of the rounds, with the interquartile range as a % of
@@ -771,8 +773,7 @@ def build_parser(prog="fastblas bench train"):
     parser.add_argument("--threads", type=_timing.parse_int_list,
                         help="BLAS thread counts of the comparison tables, e.g. 1,2 "
                              "(default: 1 and the usable cores)")
-    parser.add_argument("--data", metavar="DIR",
-                        help="directory holding the Fashion-MNIST IDX files")
+    _options.add_data(parser)
     parser.add_argument("--busy", action="store_true",
                         help="run a CPU hog process (a busy loop) for the whole run, to "
                              "time a machine whose other core is busy")
