@@ -1323,23 +1323,29 @@ cdef void small_stack(bint single, Stack *s, Operand a, Operand b,
             return
 
 
-# Integer, bool and float16 stacks pay ~0.5 us a matrix in the exact product
-# (bound, conversion, a BLAS call): below this m * n * k NumPy's loop is faster.
+# Integer and float16 stacks pay ~0.5 us a matrix in the exact product (bound,
+# conversion, a BLAS call): below this m * n * k NumPy's loop is faster.
 # Measured with one thread (us per stack of 1000, np.matmul / fastblas): int32
 # 4x4 70 / 108, 10x10 773 / 943, 12x12 1357 / 749; int8 10x10 778 / 887, 12x12
 # 1294 / 871; int64 10x10 768 / 785, 12x12 1220 / 807; float16 4x4 382 / 291.
 cdef intp EXACT_MIN_MATRIX = 1728
+# bool stacks pay less (bits packed, no BLAS call): dense and 10% true, 1000
+# matrices, us, np.matmul / fastblas: 4x4 114 / 177 and 63 / 159, 6x6 482 / 248
+# and 178 / 170, 8x8 948 / 283 and 462 / 275.
+cdef intp BOOL_MIN_MATRIX = 216
 
 
 def _set_stack_minimums(**minimums):
-    """Set the m * n * k from which integer, bool and float16 stacks take the exact
-    products (matrix: EXACT_MIN_MATRIX); return the previous value. Private: the
-    tests lower it to send small stacks through the stack kernels."""
-    global EXACT_MIN_MATRIX
-    previous = dict(matrix=EXACT_MIN_MATRIX)
+    """Set the m * n * k from which integer and float16 stacks (matrix:
+    EXACT_MIN_MATRIX) and bool stacks (bool: BOOL_MIN_MATRIX) take the exact
+    products; return the previous values. Private: the tests lower them to send
+    small stacks through the stack kernels."""
+    global EXACT_MIN_MATRIX, BOOL_MIN_MATRIX
+    previous = dict(matrix=EXACT_MIN_MATRIX, bool=BOOL_MIN_MATRIX)
     unknown = set(minimums) - set(previous)
     if unknown:
         raise TypeError(f"unknown stack minimums: {sorted(unknown)}")
+    BOOL_MIN_MATRIX = minimums.get("bool", BOOL_MIN_MATRIX)
     EXACT_MIN_MATRIX = minimums.get("matrix", EXACT_MIN_MATRIX)
     return previous
 
@@ -1376,16 +1382,16 @@ cdef intp SMALL_STREAMED_MIN_FLOPS = 2048
 cdef intp SMALL_STREAMED_MIN_ROW_BYTES = 64
 
 
-cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating,
+cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating, bint logical,
                         intp itemsize) noexcept:
     """Do the stack kernels take this matmul (1-D operands promoted; elements of
     itemsize bytes) and gain from it? Float32/float64 stacks of small_matmul.h's
     sizes gain from one matrix: the setup here is below np.matmul's own call (one
     thread, us: (1, 4, 4) float32 0.33 against 1.39, (1, 16, 16) 0.29 against
     1.43, (8, 4, 4) float64 0.35 against 2.13), up to SMALL_MAX_STACK_BYTES for
-    the larger, wider ones; integer, bool and float16 ones from EXACT_MIN_MATRIX. Reads
-    the shapes only; False also for shapes NumPy rejects (it then raises its own
-    error)."""
+    the larger, wider ones; integer and float16 ones from EXACT_MIN_MATRIX, bool
+    (logical) ones from BOOL_MIN_MATRIX. Reads the shapes only; False also for
+    shapes NumPy rejects (it then raises its own error)."""
     cdef int nda = cnp.PyArray_NDIM(a), ndb = cnp.PyArray_NDIM(b)
     cdef intp m = cnp.PyArray_DIM(a, nda - 2) if nda > 1 else 1
     cdef intp k = cnp.PyArray_DIM(a, nda - 1)
@@ -1401,7 +1407,7 @@ cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating,
             return False
         count *= max(da, db)
     if not floating:
-        return m * n * k >= EXACT_MIN_MATRIX
+        return m * n * k >= (BOOL_MIN_MATRIX if logical else EXACT_MIN_MATRIX)
     if not small_product(m, n, k):
         return False
     return (m * n * k < SMALL_STREAMED_MIN_FLOPS
@@ -1423,7 +1429,8 @@ cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
     cdef cnp.dtype dtype = (cnp.PyArray_DescrFromType(ta) if ta == tb
                             else np.result_type(a, b))
     cdef bint floating = real_float(dtype.type_num)
-    if not worth_a_stack(a, b, floating, dtype.itemsize):
+    if not worth_a_stack(a, b, floating, cnp.PyTypeNum_ISBOOL(dtype.type_num),
+                         dtype.itemsize):
         return None
     a = as_ready(a, dtype)
     b = as_ready(b, dtype)

@@ -160,13 +160,51 @@ def test_bool_counts_never_wrap(exact_options):
     assert_identical(fastblas.dot(nonzero, nonzero.T), np.dot(nonzero, nonzero.T))
 
 
-@pytest.mark.parametrize("density", [0.5, 0.01])
-def test_dense_and_sparse_bool_products(rng, density):
-    # Dense: the loop that stops at the first true term; sparse: BLAS.
-    a = rng.random((9, 3000)) < density
-    b = rng.random((3000, 7)) < density
-    b[:, 0] = False
-    assert_identical(fastblas.dot(a, b), np.dot(a, b))
+def bool_matrix(rng, shape, density, layout):
+    """Random bool with the given fraction of True, stored as any nonzero byte
+    (NumPy reads every nonzero byte of a bool array as True), in a layout that
+    takes one of the bit-packing loops: contiguous lines, across lines, strided."""
+    values = rng.integers(1, 256, size=shape, dtype=np.uint8)
+    values[rng.random(shape) >= density] = 0
+    if layout == "F":
+        values = np.asfortranarray(values)
+    elif layout == "strided":
+        padded = np.zeros((shape[0] * 2, shape[1] * 3), np.uint8)[::-2, ::3]
+        padded[...] = values
+        values = padded
+    return values.view(bool)
+
+
+@pytest.mark.parametrize("path", ["default", "tiles"])
+@pytest.mark.parametrize("density", [0.5, 0.05, 0.002])
+@pytest.mark.parametrize("layouts", [("C", "C"), ("F", "F"), ("C", "F"), ("strided", "C"),
+                                     ("F", "strided")])
+def test_bool_products_on_bits(rng, exact_options, path, density, layouts):
+    # k around multiples of 8 (the bytes of packed bits); dense rows stop after a
+    # round of bytes, sparse ones run the whole depth; small tiles split every
+    # dimension into blocks, later blocks of the inner dimension ORed into C.
+    exact_options(**PATHS[path])
+    for m, k, n in [(3, 7, 5), (9, 8, 6), (17, 9, 33), (5, 63, 4), (20, 64, 19),
+                    (6, 65, 7), (40, 300, 35)]:
+        a = bool_matrix(rng, (m, k), density, layouts[0])
+        b = bool_matrix(rng, (k, n), density, layouts[1])
+        assert_identical(fastblas.dot(a, b), np.dot(a, b))
+
+
+@pytest.mark.parametrize("path", ["default", "tiles"])
+def test_bool_products_find_a_lone_true_term(exact_options, path):
+    # One common true term per element of C, at every position of the inner
+    # dimension in turn: the first and last byte, the tail bits, the last block.
+    exact_options(**PATHS[path])
+    m, k, n = 6, 77, 5
+    for p in range(k):
+        a = np.zeros((m, k), bool)
+        b = np.zeros((k, n), bool)
+        a[1::2, p] = True
+        b[p, ::2] = True
+        a[0, (p + 1) % k] = True       # true terms that meet no true term of B
+        b[(p + 2) % k, 1] = True
+        assert_identical(fastblas.dot(a, b), np.dot(a, b))
 
 
 @pytest.mark.parametrize("path", ["default", "tiles"])

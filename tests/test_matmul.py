@@ -34,7 +34,7 @@ def every_stack_through_the_kernels():
     """Small stacks through fastblas's stack kernels, not np.matmul (by default
     stacks too small to pay for matmul's setup go to NumPy)."""
     from fastblas import _blas
-    previous = _blas._set_stack_minimums(matrix=1)
+    previous = _blas._set_stack_minimums(matrix=1, bool=1)
     yield
     _blas._set_stack_minimums(**previous)
 
@@ -320,6 +320,16 @@ def test_integer_matrices_too_small_to_gain_go_to_numpy(rng, numpy_calls):
         a, b = values(rng, shape, np.int32), values(rng, shape[:1] + shape[:0:-1], np.int32)
         check(fastblas.matmul(a, b), a, b)
     assert len(numpy_calls) == 2
+
+
+def test_bool_matrices_too_small_to_gain_go_to_numpy(rng, numpy_calls):
+    from fastblas import _blas
+    _blas._set_stack_minimums(bool=6 ** 3)
+    small, large = (3, 5, 5), (3, 6, 6)
+    for shape in [small, large]:
+        a, b = values(rng, shape, np.bool_), values(rng, shape, np.bool_)
+        check(fastblas.matmul(a, b), a, b)
+    assert numpy_calls == [small]
 
 
 def test_float_stacks_take_the_kernel_from_one_matrix_to_its_largest(rng, numpy_calls):
