@@ -30,12 +30,15 @@ else:  # run as a file: this folder is sys.path[0]
     import _timing
 
 # name -> (dtype, value spread): int8, uint8, int16 and bool span their whole
-# range; int32 and int64 hold |x| <= 1000; "int64 full" spans the whole int64
-# range, which makes fastblas split the operands into slices (and the recipe wrong).
+# range (bool: half true); "bool sparse" is 1% true, where NumPy's bool loop, which
+# stops at the first true term, runs long; int32 and int64 hold |x| <= 1000;
+# "int64 full" spans the whole int64 range, which makes fastblas split the
+# operands into slices (and the recipe wrong).
 DTYPES = {
     "int8": (np.int8, "full"), "uint8": (np.uint8, "full"), "int16": (np.int16, "full"),
     "int32": (np.int32, "small"), "int64": (np.int64, "small"),
     "int64 full": (np.int64, "full"), "bool": (np.bool_, "full"),
+    "bool sparse": (np.bool_, "sparse"),
     "float16": (np.float16, None), "complex64": (np.complex64, None),
     "complex128": (np.complex128, None),
 }
@@ -70,7 +73,7 @@ def values(rng, shape, dtype, spread):
     if np.dtype(dtype).kind == "f":
         return rng.standard_normal(shape).astype(dtype)
     if dtype == np.bool_:
-        return rng.integers(0, 2, size=shape).astype(bool)
+        return rng.random(shape) < (0.01 if spread == "sparse" else 0.5)
     if spread == "small":
         return rng.integers(-1000, 1000, size=shape, endpoint=True).astype(dtype)
     info = np.iinfo(dtype)
@@ -196,9 +199,10 @@ float32/float64 stacks of small matrices, timed interleaved in one process,
 with fastblas's speed-up (other's time / fastblas's time). Also measured: the
 peak memory (tracemalloc) of one int64 (n x n) @ (n x n) product.
 
-Values: int8, uint8, int16 and bool span their whole range; int32 and int64
-hold |x| <= 1000; "int64 full" spans the whole int64 range (fastblas splits the
-operands into slices; the recipe's result is wrong)."""
+Values: int8, uint8, int16 and bool span their whole range (bool: half true;
+"bool sparse": 1% true); int32 and int64 hold |x| <= 1000; "int64 full" spans the
+whole int64 range (fastblas splits the operands into slices; the recipe's
+result is wrong)."""
 
 EPILOG = """\
 Each time is the median of the rounds, with the interquartile range as a % of
