@@ -255,7 +255,7 @@ def test_pipeline_and_grid_search():
     X, y = load_digits(return_X_y=True)
     X, y = X[:300] / 16.0, y[:300]
     pipe = Pipeline([("rbm", BernoulliRBM(n_iter=10, random_state=0, learning_rate=0.05)),
-                     ("clf", LogisticRegression(max_iter=200, C=100.0))])
+                     ("clf", LogisticRegression(max_iter=2000, C=100.0))])
     with one_blas_thread():
         search = GridSearchCV(pipe, {"rbm__n_components": [32, 64]}, cv=2).fit(X, y)
     assert search.best_params_["rbm__n_components"] in (32, 64)
