@@ -56,6 +56,20 @@ def test_time_interleaved_rotates_the_order_and_takes_the_median():
     assert all(len(timing.samples) == 4 for timing in result.values())
 
 
+def test_calibration_ignores_a_stall_in_a_short_timing():
+    calls = []
+
+    def call():
+        if not calls:
+            time.sleep(0.005)       # the first call stalls, as when the host takes the CPU
+        calls.append(1)
+
+    _timing.time_interleaved({"a": call}, repeat=2, target=0.01)
+    # calibrated on the fast calls (thousands per timing), not on the stalled one
+    # (which would give 2 loops: 5 calls in all)
+    assert len(calls) > 1000
+
+
 def test_time_interleaved_with_fixed_loops_skips_the_calibration():
     calls = []
     result = _timing.time_interleaved({"a": lambda: calls.append("a"),
