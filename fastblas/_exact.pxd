@@ -1,5 +1,6 @@
 # cython: language_level=3
-"""Exact integer, bool and float16 matrix products, nogil: through BLAS, but bool.
+"""Exact integer, bool and float16 matrix products, nogil: integers and float16
+through BLAS, bool on bits.
 
 Re-exported by ``fastblas.cyblas`` (``from fastblas.cyblas cimport int_matmul``).
 Every function takes raw pointers and **element** strides (row stride, column
@@ -543,13 +544,15 @@ cdef inline void _pack_bits(const uint8_t *src, Py_ssize_t outer, Py_ssize_t inn
     cdef uint8_t *out
     cdef uint8_t bit
     memset(dst, 0, ((inner + 7) // 8) * outer)
-    if si == 1:                     # each line contiguous: 8 bytes at a time
+    if si == 1:
+        # each line contiguous: 8 bytes at a time
         for o in range(outer):
             line = src + o * so
             for q in range(full):
                 dst[q * outer + o] = _nonzero_bytes(line + 8 * q)
-    else:                           # a line at a time across the others: for
-        for p in range(8 * full):   # so == 1, a loop the compiler vectorises
+    else:
+        # term p of every line at once: with so == 1, a loop the compiler vectorises
+        for p in range(8 * full):
             line = src + p * si
             out = dst + (p >> 3) * outer
             bit = 1 << (p & 7)
