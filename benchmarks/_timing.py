@@ -107,8 +107,8 @@ def _calibrate(timer, target):
         # The best of three short timings: a stall of a millisecond or two (the
         # host taking the CPU away) in a timing of a few calls made a 0.1 us call
         # look like a 1 ms one, and the rounds then timed 5 calls each, timeit's
-        # own overhead included (4 us a call measured for fastblas.dot, complex64,
-        # n = 32, in one full bench_dtypes run in two).
+        # own overhead included (1-11 us a call measured for fastblas.dot,
+        # complex64, n = 32, in each of four full bench_dtypes runs; 0.1 us alone).
         elapsed = timer.timeit(loops)
         if elapsed < target:
             elapsed = min(elapsed, *timer.repeat(2, loops))
