@@ -1,10 +1,8 @@
 /* mlp_update.h: the optimizer steps of fastblas._mlp, one loop each over a block
  * of parameters, compiled for the CPU they run on.
  *
- * Each function is built three times (GCC/Clang target_clones: AVX-512F, AVX2,
- * the baseline x86-64) and the loader picks the widest the CPU supports: the
- * wheel stays portable (no -march=native) and Adam's sqrt and division run 16
- * floats at a time where AVX-512 is present. Elsewhere, one plain build.
+ * Each function is built for several instruction sets (cpu_clones.h): Adam's
+ * sqrt and division run 16 floats at a time where AVX-512 is present.
  *
  * Included by the generated _mlp.c, which is compiled with -fno-math-errno so
  * that sqrt vectorises (it need not set errno).
@@ -15,12 +13,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#if defined(__x86_64__) && defined(__linux__) && \
-    (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 6))
-#define FB_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define FB_CLONES
-#endif
+#include "cpu_clones.h"
 
 /* scikit-learn's SGDOptimizer._get_updates with the L2 term folded into the
  * gradient, g = grad + l2 w:
