@@ -1271,14 +1271,10 @@ cdef int exact_stack(Exact t, Stack *s, Operand a, Operand b, Operand c) noexcep
 
 cdef extern from "small_matmul.h" nogil:
     bint fb_small_width(intp n)
-    int fb_small_matmul_float32(intp count, intp m, intp n, intp k,
-                                 const float *a, intp a_step, intp ars, intp acs,
-                                 const float *b, intp b_step, intp brs,
-                                 float *c, intp c_step, intp crs)
-    int fb_small_matmul_float64(intp count, intp m, intp n, intp k,
-                                 const double *a, intp a_step, intp ars, intp acs,
-                                 const double *b, intp b_step, intp brs,
-                                 double *c, intp c_step, intp crs)
+    int fb_small_matmul(bint floating, size_t size, intp count, intp m, intp n, intp k,
+                        const void *a, intp a_step, intp ars, intp acs,
+                        const void *b, intp b_step, intp brs,
+                        void *c, intp c_step, intp crs)
 
 # The largest m * n * k that small_matmul.h takes: above it np.matmul, which calls
 # BLAS per matrix, is the one to use. Measured with one thread on stacks of 1000
@@ -1296,29 +1292,22 @@ cdef inline bint small_product(intp m, intp n, intp k) noexcept:
     return fb_small_width(n) and m * n * k <= SMALL_MAX_FLOPS
 
 
-cdef void small_stack(bint single, Stack *s, Operand a, Operand b,
+cdef void small_stack(bint floating, intp itemsize, Stack *s, Operand a, Operand b,
                       Operand c) noexcept nogil:
-    """Every product of a float32 (single) or float64 stack through small_matmul.h:
-    one call per run of the last batch dimension. B and C rows are contiguous."""
+    """Every product of a float32/float64 (floating) or integer stack of itemsize-byte
+    elements through small_matmul.h: one call per run of the last batch dimension.
+    B and C rows are contiguous."""
     cdef intp idx[MAX_BATCH_DIMS]
     cdef int last = s.nd - 1
-    cdef intp size = sizeof(float) if single else sizeof(double)
     cdef intp run = s.shape[last]
-    cdef intp a_step = s.sa[last] // size, b_step = s.sb[last] // size
-    cdef intp c_step = s.sc[last] // size
+    cdef intp a_step = s.sa[last] // itemsize, b_step = s.sb[last] // itemsize
+    cdef intp c_step = s.sc[last] // itemsize
     if run == 0 or batch_count(s, last, idx) == 0:
         return
     while True:
-        if single:
-            fb_small_matmul_float32(run, a.rows, b.cols, a.cols,
-                                    <float *>a.data, a_step, a.rs, a.cs,
-                                    <float *>b.data, b_step, b.rs,
-                                    <float *>c.data, c_step, c.rs)
-        else:
-            fb_small_matmul_float64(run, a.rows, b.cols, a.cols,
-                                    <double *>a.data, a_step, a.rs, a.cs,
-                                    <double *>b.data, b_step, b.rs,
-                                    <double *>c.data, c_step, c.rs)
+        fb_small_matmul(floating, itemsize, run, a.rows, b.cols, a.cols,
+                        a.data, a_step, a.rs, a.cs, b.data, b_step, b.rs,
+                        c.data, c_step, c.rs)
         if not next_matrix(s, last, idx, &a, &b, &c):
             return
 
@@ -1382,16 +1371,18 @@ cdef intp SMALL_STREAMED_MIN_FLOPS = 2048
 cdef intp SMALL_STREAMED_MIN_ROW_BYTES = 64
 
 
-cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating, bint logical,
-                        intp itemsize) noexcept:
+cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating, bint integral,
+                        bint logical, intp itemsize) noexcept:
     """Do the stack kernels take this matmul (1-D operands promoted; elements of
     itemsize bytes) and gain from it? Float32/float64 stacks of small_matmul.h's
     sizes gain from one matrix: the setup here is below np.matmul's own call (one
     thread, us: (1, 4, 4) float32 0.33 against 1.39, (1, 16, 16) 0.29 against
     1.43, (8, 4, 4) float64 0.35 against 2.13), up to SMALL_MAX_STACK_BYTES for
-    the larger, wider ones; integer and float16 ones from EXACT_MIN_MATRIX, bool
-    (logical) ones from BOOL_MIN_MATRIX. Reads the shapes only; False also for
-    shapes NumPy rejects (it then raises its own error)."""
+    the larger, wider ones. Integer (integral) stacks of those sizes gain at any
+    count (NumPy multiplies integers in a plain loop, 43 ns a 4x4 int32 product
+    against 5 for small_matmul.h); other integer and float16 stacks from
+    EXACT_MIN_MATRIX, bool (logical) ones from BOOL_MIN_MATRIX. Reads the shapes
+    only; False also for shapes NumPy rejects (it then raises its own error)."""
     cdef int nda = cnp.PyArray_NDIM(a), ndb = cnp.PyArray_NDIM(b)
     cdef intp m = cnp.PyArray_DIM(a, nda - 2) if nda > 1 else 1
     cdef intp k = cnp.PyArray_DIM(a, nda - 1)
@@ -1406,6 +1397,8 @@ cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating, bint logica
         if da != db and da != 1 and db != 1:
             return False
         count *= max(da, db)
+    if integral and small_product(m, n, k):
+        return True
     if not floating:
         return m * n * k >= (BOOL_MIN_MATRIX if logical else EXACT_MIN_MATRIX)
     if not small_product(m, n, k):
@@ -1416,10 +1409,11 @@ cdef bint worth_a_stack(cnp.ndarray a, cnp.ndarray b, bint floating, bint logica
 
 
 cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
-    """np.matmul of stacks and/or out=: integer, bool and float16 through the exact
-    products, float32/float64 of small matrices through small_matmul.h; None when
-    NumPy must decide (larger float matrices: it calls BLAS per matrix, as fast as
-    a call per matrix from here; integer matrices too small to gain). The shapes
+    """np.matmul of stacks and/or out=: float32/float64 and integer stacks of small
+    matrices through small_matmul.h, other integer, bool and float16 ones through
+    the exact products; None when NumPy must decide (larger float matrices: it
+    calls BLAS per matrix, as fast as a call per matrix from here; integer
+    matrices too small to gain). The shapes
     and type numbers decide first, so that what goes to NumPy pays little here;
     the broadcast is strides in a Stack, not views."""
     if not (numeric(a) and numeric(b)):
@@ -1429,7 +1423,8 @@ cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
     cdef cnp.dtype dtype = (cnp.PyArray_DescrFromType(ta) if ta == tb
                             else np.result_type(a, b))
     cdef bint floating = real_float(dtype.type_num)
-    if not worth_a_stack(a, b, floating, cnp.PyTypeNum_ISBOOL(dtype.type_num),
+    cdef bint integral = cnp.PyTypeNum_ISINTEGER(dtype.type_num)
+    if not worth_a_stack(a, b, floating, integral, cnp.PyTypeNum_ISBOOL(dtype.type_num),
                          dtype.itemsize):
         return None
     a = as_ready(a, dtype)
@@ -1467,7 +1462,8 @@ cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
     cdef Operand oc = operand(c, -1 if a_vector else nd, -1 if b_vector else ndc - 1)
     for d in range(nd):
         s.sc[d] = cnp.PyArray_STRIDE(c, d)
-    if floating:
+    cdef bint small = floating or (integral and small_product(oa.rows, ob.cols, oa.cols))
+    if small:
         if oc.cs != 1 and oc.cols > 1:
             return None
         if ob.cs != 1 and ob.cols > 1:
@@ -1476,14 +1472,13 @@ cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
             for d in range(nd):
                 s.sb[d] = batch_stride(b, d, nd)
 
-    cdef bint single = dtype.type_num == FLOAT32
     cdef int status = 0
     if floating:
         clear_fp_errors()
     cdef PyThreadState *state = release_gil_if(
         cnp.PyArray_SIZE(c) * oa.cols >= NOGIL_MIN_FLOPS)
-    if floating:
-        small_stack(single, &s, oa, ob, oc)
+    if small:
+        small_stack(floating, dtype.itemsize, &s, oa, ob, oc)
     else:
         status = exact_stack(exact_type(a), &s, oa, ob, oc)
     restore_gil(state)

@@ -1,5 +1,5 @@
-/* small_matmul.h: a stack of small float/double products C_s = A_s B_s in one
- * pass, with no call per matrix.
+/* small_matmul.h: a stack of small float, double or integer products
+ * C_s = A_s B_s in one pass, with no call per matrix.
  *
  * A row of C is held in GCC vectors of at most 64 bytes (n = 2, 4, 8 or 16
  * elements: one vector, two for 16 doubles), built as C[i, :] = sum_p A[i, p] *
@@ -32,6 +32,7 @@
 #define FASTBLAS_SMALL_MATMUL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* GCC 11 named the x86-64-v3/v4 levels. The plain "avx512f"/"avx2" clones would
  * lack FMA (a separate multiply and add per term). */
@@ -134,6 +135,34 @@ FB_SMALL_CLONES static int fb_small_matmul_##NAME(                              
 
 FB_DEFINE_SMALL_MATMUL(float, float32, FB_SMALL_WIDTHS)
 FB_DEFINE_SMALL_MATMUL(double, float64, FB_SMALL_WIDTHS)
+/* Integer stacks in unsigned arithmetic of the element's width: sums and products
+ * modulo 2^bits, in any order, are exactly NumPy's results with its wraparound,
+ * for the signed types too (two's complement has the same bits). */
+FB_DEFINE_SMALL_MATMUL(uint8_t, uint8, FB_SMALL_WIDTHS)
+FB_DEFINE_SMALL_MATMUL(uint16_t, uint16, FB_SMALL_WIDTHS)
+FB_DEFINE_SMALL_MATMUL(uint32_t, uint32, FB_SMALL_WIDTHS)
+FB_DEFINE_SMALL_MATMUL(uint64_t, uint64, FB_SMALL_WIDTHS)
+
+/* The stack above for elements of `size` bytes, float and double (floating) or
+ * integers of either signedness; -1 (nothing done) when there is no kernel. */
+static inline int fb_small_matmul(int floating, size_t size, ptrdiff_t count, ptrdiff_t m,
+                                  ptrdiff_t n, ptrdiff_t k, const void *a, ptrdiff_t as,
+                                  ptrdiff_t ars, ptrdiff_t acs, const void *b, ptrdiff_t bs,
+                                  ptrdiff_t brs, void *c, ptrdiff_t cs, ptrdiff_t crs)
+{
+#define FB_SMALL_CALL(NAME) \
+    fb_small_matmul_##NAME(count, m, n, k, a, as, ars, acs, b, bs, brs, c, cs, crs)
+    switch (floating ? -(int)size : (int)size) {
+    case -4: return FB_SMALL_CALL(float32);
+    case -8: return FB_SMALL_CALL(float64);
+    case 1: return FB_SMALL_CALL(uint8);
+    case 2: return FB_SMALL_CALL(uint16);
+    case 4: return FB_SMALL_CALL(uint32);
+    case 8: return FB_SMALL_CALL(uint64);
+    }
+    return -1;
+#undef FB_SMALL_CALL
+}
 
 /* Does the kernel have rows of n elements? */
 static inline int fb_small_width(ptrdiff_t n)

@@ -180,9 +180,12 @@ def test_other_inputs_and_keywords_go_to_numpy(rng):
     assert_identical(fastblas.matmul(o, o.T), np.matmul(o, o.T))
 
 
-# Stacks of small float32/float64 matrices --------------------------------------
+# Stacks of small float32/float64 and integer matrices ---------------------------
 
 FLOATS = [np.float32, np.float64]
+INTEGERS = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64,
+            np.uint64]
+SMALL_KERNEL = FLOATS + INTEGERS
 
 
 def check_rounding(got, a, b, out=None):
@@ -197,17 +200,26 @@ def check_rounding(got, a, b, out=None):
                      expected.dtype.type, np.shape(a)[-1])
 
 
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+def check_small(got, a, b, out=None):
+    """Integers identical to np.matmul (full-range values: wraparound included),
+    floats to rounding."""
+    if np.result_type(a, b).kind in "iu":
+        check(got, a, b, out)
+    else:
+        check_rounding(got, a, b, out)
+
+
+@pytest.mark.parametrize("dtype", SMALL_KERNEL, ids=lambda d: np.dtype(d).name)
 def test_small_stacks_of_every_shape(rng, dtype):
     for m in range(18):
         for n in range(18):
             for k in range(18):
-                a = rng.standard_normal((3, m, k)).astype(dtype)
-                b = rng.standard_normal((3, k, n)).astype(dtype)
-                check_rounding(fastblas.matmul(a, b), a, b)
+                a = values(rng, (3, m, k), dtype)
+                b = values(rng, (3, k, n), dtype)
+                check_small(fastblas.matmul(a, b), a, b)
 
 
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", SMALL_KERNEL, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("shapes", [
     ((1, 3, 4, 4), (5, 1, 4, 4)), ((4, 4), (6, 4, 4)), ((6, 2, 8), (8, 8)),
     ((8,), (5, 8, 4)), ((5, 4, 8), (8,)), ((2, 1, 3, 5, 2), (4, 1, 2, 16)),
@@ -216,15 +228,14 @@ def test_small_stacks_of_every_shape(rng, dtype):
     ((3, 16, 16), (16,)), ((300, 16, 16), (300, 16, 16)), ((1, 2, 2), (1, 2, 2)),
 ], ids=str)
 def test_small_stacks_broadcast(rng, dtype, shapes):
-    a = rng.standard_normal(shapes[0]).astype(dtype)
-    b = rng.standard_normal(shapes[1]).astype(dtype)
-    check_rounding(fastblas.matmul(a, b), a, b)
+    a, b = values(rng, shapes[0], dtype), values(rng, shapes[1], dtype)
+    check_small(fastblas.matmul(a, b), a, b)
 
 
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", SMALL_KERNEL, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("n", [2, 4, 8, 16])
 def test_small_stacks_of_any_layout(rng, dtype, n):
-    big = rng.standard_normal((6, 2 * n + 3, 2 * n + 3)).astype(dtype)
+    big = values(rng, (6, 2 * n + 3, 2 * n + 3), dtype)
     views = {
         "C": np.ascontiguousarray(big[:, :n, :n]),
         "offset_rows": big[:, 1:n + 1, 2:n + 2],
@@ -238,26 +249,25 @@ def test_small_stacks_of_any_layout(rng, dtype, n):
     for a in views.values():
         for b in views.values():
             stack = min(len(a), len(b))
-            check_rounding(fastblas.matmul(a[:stack], b[:stack]), a[:stack], b[:stack])
+            check_small(fastblas.matmul(a[:stack], b[:stack]), a[:stack], b[:stack])
 
 
-@pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("dtype", SMALL_KERNEL, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("index", [
     np.s_[:5, :3, :8], np.s_[::2, 2:5, 4:12], np.s_[::-2, 5:2:-1, 4:12],
     np.s_[::2, :3, :16:2],                   # columns apart: NumPy fills it
 ], ids=["C", "strided", "negative", "strided_columns"])
 @pytest.mark.parametrize("k", [4, 8])       # k == n: the square build
 def test_small_stacks_fill_out(rng, dtype, index, k):
-    a = rng.standard_normal((5, 3, k)).astype(dtype)
-    b = rng.standard_normal((5, k, 8)).astype(dtype)
+    a, b = values(rng, (5, 3, k), dtype), values(rng, (5, k, 8), dtype)
     big = np.full((10, 7, 20), 7, dtype)
     expected = big.copy()
     expected[index] = np.matmul(a, b)
     out = big[index]
-    check_rounding(fastblas.matmul(a, b, out=out), a, b, out)
+    check_small(fastblas.matmul(a, b, out=out), a, b, out)
     np.testing.assert_allclose(big, expected, rtol=1e-5)     # written nowhere else
     out_f = np.asfortranarray(np.full((5, 3, 8), 7, dtype))
-    check_rounding(fastblas.matmul(a, b, out=out_f), a, b, out_f)
+    check_small(fastblas.matmul(a, b, out=out_f), a, b, out_f)
 
 
 @pytest.mark.parametrize("dtype", FLOATS, ids=lambda d: np.dtype(d).name)
@@ -320,6 +330,24 @@ def test_integer_matrices_too_small_to_gain_go_to_numpy(rng, numpy_calls):
         a, b = values(rng, shape, np.int32), values(rng, shape[:1] + shape[:0:-1], np.int32)
         check(fastblas.matmul(a, b), a, b)
     assert len(numpy_calls) == 2
+
+
+def test_integer_stacks_of_small_matrices_take_the_kernel(rng, numpy_calls):
+    """Integer stacks of the kernel's sizes are its own however few or small their
+    matrices (NumPy multiplies integers in a plain loop); others of fewer than
+    12**3 multiply-adds a matrix go to NumPy."""
+    from fastblas import _blas
+    _blas._set_stack_minimums(matrix=12 ** 3)
+    for dtype in INTEGERS:
+        for shape_a, shape_b in [((1, 2, 2), (1, 2, 2)), ((1000, 4, 4), (4, 4)),
+                                 ((3, 64, 16), (3, 16, 16)), ((5, 4), (2, 4, 4)),
+                                 ((8,), (3, 8, 8))]:
+            a, b = values(rng, shape_a, dtype), values(rng, shape_b, dtype)
+            check(fastblas.matmul(a, b), a, b)
+    assert numpy_calls == []
+    a, b = values(rng, (3, 4, 4), np.int32), values(rng, (3, 4, 5), np.int32)
+    check(fastblas.matmul(a, b), a, b)
+    assert numpy_calls == [(3, 4, 4)]
 
 
 def test_bool_matrices_too_small_to_gain_go_to_numpy(rng, numpy_calls):
