@@ -9,7 +9,8 @@ For each dtype and size, the time per call of
               only while max|a| * max|b| * k < 2**53 (complex: no recipe)
 
 on vectors (n = 32 and 100000) and square matrices (64, 256, 1024), and of
-np.matmul against fastblas.matmul on float32/float64 stacks of small matrices,
+np.matmul against fastblas.matmul (and the recipe for int32) on float32, float64
+and int32 stacks of small matrices,
 the contenders timed interleaved in one process (see ``_timing``), with the
 BLAS capped at each thread count asked for (threadpoolctl). Also measured: the
 peak memory (tracemalloc) of one int64 (n x n) @ (n x n) product.
@@ -102,14 +103,17 @@ def _dot_cases(settings, rng):
 
 
 def _matmul_cases(settings, rng):
-    """The same for every fb.matmul row (float stacks)."""
-    contenders = {"numpy": "np_matmul(a, b)", "fastblas": "fb_matmul(a, b)"}
-    for dtype in (np.float32, np.float64):
+    """The same for every fb.matmul row (float32, float64 and int32 stacks)."""
+    for name in ("float32", "float64", "int32"):
+        dtype, spread = DTYPES.get(name, (np.dtype(name).type, None))
+        contenders = {"numpy": "np_matmul(a, b)", "fastblas": "fb_matmul(a, b)"}
+        if np.dtype(dtype).kind == "i":
+            contenders["recipe"] = RECIPE
         for count, n in settings["stacks"]:
-            namespace = dict(np_matmul=np.matmul, fb_matmul=fb.matmul,
-                             a=values(rng, (count, n, n), dtype, None),
-                             b=values(rng, (count, n, n), dtype, None))
-            yield "matmul", np.dtype(dtype).name, f"{count}x{n}x{n}", contenders, namespace
+            namespace = dict(np_matmul=np.matmul, fb_matmul=fb.matmul, W=np.float64,
+                             T=dtype, a=values(rng, (count, n, n), dtype, spread),
+                             b=values(rng, (count, n, n), dtype, spread))
+            yield "matmul", name, f"{count}x{n}x{n}", contenders, namespace
 
 
 def run(settings, seed=0):
@@ -195,7 +199,8 @@ For each dtype and size, the time per call of
             for float16): exact for integers only while max|a| max|b| k < 2**53;
             none for complex
 on vectors and square matrices, and of np.matmul against fastblas.matmul on
-float32/float64 stacks of small matrices, timed interleaved in one process,
+float32, float64 and int32 stacks of small matrices (with the recipe for
+int32), timed interleaved in one process,
 with fastblas's speed-up (other's time / fastblas's time). Also measured: the
 peak memory (tracemalloc) of one int64 (n x n) @ (n x n) product.
 

@@ -40,12 +40,13 @@ def test_quick_run_prints_one_table_per_case(capsys):
     assert vec_header == ["dtype", "n", "threads", "fastblas us", "numpy us", "recipe us",
                           "vs numpy", "vs recipe"]
     assert mat_header == [h.replace("us", "ms") for h in vec_header]
-    assert stack_header == ["dtype", "stack", "threads", "fastblas us", "numpy us",
-                            "vs numpy"]
+    assert stack_header == ["dtype", "stack", *vec_header[2:]]
     assert [(r[0], r[1]) for r in vec] == [(d, "5") for d in bench_dtypes.QUICK["dtypes"]]
     assert [(r[0], r[1]) for r in mat] == [(d, "3") for d in bench_dtypes.QUICK["dtypes"]]
-    assert [(r[0], r[1]) for r in stacks] == [("float32", "100x4x4"), ("float64", "100x4x4")]
-    assert all(len(row) == len(vec_header) for row in vec + mat)
+    assert [(r[0], r[1]) for r in stacks] == [("float32", "100x4x4"), ("float64", "100x4x4"),
+                                              ("int32", "100x4x4")]
+    assert all(len(row) == len(vec_header) for row in vec + mat + stacks)
+    assert [r[5] for r in stacks][:2] == ["-", "-"] and stacks[2][5] != "-"  # recipe: int32
     assert "peak memory of an int64 (8x8) @ (8x8) product" in out
 
 
@@ -62,7 +63,7 @@ def test_results_are_saved_as_json_and_markdown_with_the_machine(tmp_path, capsy
     assert record["benchmark"] == "dtypes" and record["settings"]["repeat"] == 1
     assert record["machine"]["usable_cores"] >= 1
     timings = record["results"]["timings"]
-    assert len(timings) == 2 * len(bench_dtypes.QUICK["dtypes"]) + 2
+    assert len(timings) == 2 * len(bench_dtypes.QUICK["dtypes"]) + 3
     assert set(timings[0]["seconds"]["fastblas"]) == {"median", "iqr", "samples"}
     assert record["results"]["memory"]["n"] == 8
     markdown = (tmp_path / "out" / "dtypes.md").read_text()
