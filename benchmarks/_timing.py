@@ -108,14 +108,21 @@ def _calibrate(timer, target):
         # host taking the CPU away) in a timing of a few calls made a 0.1 us call
         # look like a 1 ms one, and the rounds then timed 5 calls each, timeit's
         # own overhead included (1-11 us a call measured for fastblas.dot,
-        # complex64, n = 32, in each of four full bench_dtypes runs; 0.1 us alone).
+        # complex64, n = 32, in full bench_dtypes runs; 0.1 us alone).
         elapsed = timer.timeit(loops)
         if elapsed < target:
             elapsed = min(elapsed, *timer.repeat(2, loops))
         # Scale from a timing long enough (>= target/10) to be measured well.
         if elapsed >= target / 10:
-            return max(1, round(loops * target / elapsed))
-        loops *= 10
+            estimate = max(1, round(loops * target / elapsed))
+            # Stalls in all three timings still inflate the time per call: a
+            # timing at the estimated count, which a stall can only lengthen,
+            # then ends well short of the target, and calibration goes on from it.
+            if estimate <= loops or timer.timeit(estimate) >= target / 4:
+                return estimate
+            loops = estimate
+        else:
+            loops *= 10
 
 
 def time_interleaved(contenders, namespace=None, repeat=7, target=0.015, loops=None):

@@ -70,6 +70,18 @@ def test_calibration_ignores_a_stall_in_a_short_timing():
     assert len(calls) > 1000
 
 
+def test_calibration_recovers_from_stalls_in_every_short_timing():
+    calls = []
+
+    def call():
+        if len(calls) < 3:
+            time.sleep(0.005)       # the three single-call timings all stall
+        calls.append(1)
+
+    _timing.time_interleaved({"a": call}, repeat=2, target=0.01)
+    assert len(calls) > 1000
+
+
 def test_time_interleaved_with_fixed_loops_skips_the_calibration():
     calls = []
     result = _timing.time_interleaved({"a": lambda: calls.append("a"),
