@@ -105,10 +105,9 @@ def _calibrate(timer, target):
     loops = 1
     while True:
         # The best of three short timings: a stall of a millisecond or two (the
-        # host taking the CPU away) in a timing of a few calls made a 0.1 us call
-        # look like a 1 ms one, and the rounds then timed 5 calls each, timeit's
-        # own overhead included (1-11 us a call measured for fastblas.dot,
-        # complex64, n = 32, in full bench_dtypes runs; 0.1 us alone).
+        # host taking the CPU away) in a timing of a few calls makes a 0.1 us
+        # call look like a 1 ms one, and the rounds would then time a handful of
+        # calls each, timeit's own overhead included.
         elapsed = timer.timeit(loops)
         if elapsed < target:
             elapsed = min(elapsed, *timer.repeat(2, loops))
