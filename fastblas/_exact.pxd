@@ -81,7 +81,8 @@ cdef inline ExactOptions exact_defaults() noexcept nogil:
     slices, the blocks are 170 deep and the whole workspace stays under 9 MB.
     Conversions then cost under 1/256 of the multiply-adds. The plain loop wins
     up to about 8 x 8 x 8 products, BLAS from 12 x 12 x 12 (one thread, int8,
-    int64 and float16 alike)."""
+    int64 and float16 alike); against products split into slices, longer
+    (_split_loop_flops)."""
     cdef ExactOptions opts
     opts.tile_m = opts.tile_n = opts.tile_k = 512
     opts.loop_flops = 1024
@@ -331,6 +332,14 @@ cdef inline _Plan _plan(_Kind kind, int bits, Py_ssize_t k, uint64_t amax,
     return p
 
 
+cdef inline Py_ssize_t _split_loop_flops(int bits, const ExactOptions *opts) noexcept nogil:
+    """m*n*k up to which the plain loop beats a split product (3 slice products of
+    32-bit types, 6 of 64-bit ones). Measured with one thread on full-range
+    square products (us, split / loop): int32 16: 2.8 / 2.8, 24: 5.9 / 8.5;
+    int64 32: 15.6 / 10.4, 48: 39.5 / 33.5, 64: 84 / 75 (np.dot 115)."""
+    return opts.loop_flops * (4 if bits <= 32 else 64)
+
+
 cdef inline void _gemm(bint single, bint beta_one, Py_ssize_t m, Py_ssize_t n,
                        Py_ssize_t k, void *a, bint a_trans, void *b, bint b_trans,
                        void *c) noexcept nogil:
@@ -440,6 +449,10 @@ cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
         amax = max_magnitude(a, m, k, ars, acs)
         bmax = max_magnitude(b, k, n, brs, bcs)
     cdef _Plan p = _plan(kind, 8 * sizeof(integer), k, amax, bmax, opts)
+    if p.pieces and not opts.force_split and m * n * k <= _split_loop_flops(
+            8 * sizeof(integer), opts):
+        _loop_product(kind, m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs)
+        return 0
     cdef int pieces = max(p.pieces, 1)
     cdef Py_ssize_t tm = min(m, opts.tile_m), tn = min(n, opts.tile_n), tk = p.tile_k
     cdef size_t real = sizeof(float) if p.single else sizeof(double)
