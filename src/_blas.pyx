@@ -1413,9 +1413,9 @@ cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
     matrices through small_matmul.h, other integer, bool and float16 ones through
     the exact products; None when NumPy must decide (larger float matrices: it
     calls BLAS per matrix, as fast as a call per matrix from here; integer
-    matrices too small to gain). The shapes
-    and type numbers decide first, so that what goes to NumPy pays little here;
-    the broadcast is strides in a Stack, not views."""
+    matrices too small to gain). The shapes and type numbers decide first, so
+    that what goes to NumPy pays little here; the broadcast is strides in a
+    Stack, not views."""
     if not (numeric(a) and numeric(b)):
         return None
     cdef int ta = cnp.PyArray_TYPE(a), tb = cnp.PyArray_TYPE(b)

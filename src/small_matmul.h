@@ -152,9 +152,9 @@ static inline int fb_small_matmul(int floating, size_t size, ptrdiff_t count, pt
 {
 #define FB_SMALL_CALL(NAME) \
     fb_small_matmul_##NAME(count, m, n, k, a, as, ars, acs, b, bs, brs, c, cs, crs)
-    switch (floating ? -(int)size : (int)size) {
-    case -4: return FB_SMALL_CALL(float32);
-    case -8: return FB_SMALL_CALL(float64);
+    if (floating)
+        return size == 4 ? FB_SMALL_CALL(float32) : size == 8 ? FB_SMALL_CALL(float64) : -1;
+    switch (size) {
     case 1: return FB_SMALL_CALL(uint8);
     case 2: return FB_SMALL_CALL(uint16);
     case 4: return FB_SMALL_CALL(uint32);
