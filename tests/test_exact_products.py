@@ -112,6 +112,15 @@ def test_default_tiles_with_splitting_over_several_blocks(rng):
     assert_identical(fastblas.dot(a, b), np.dot(a, b))
 
 
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_float32_sums_emptied_into_the_integer_accumulator(rng, dtype):
+    # Full-range bytes bound |a| |b| by 2**14 (2**16 for uint8), so sgemm sums at
+    # most 512 terms exactly and each block's sums go to the 64-bit accumulator
+    # before the next block's: k = 1300 crosses three blocks.
+    a, b = operands(rng, dtype, (5, 1300), (1300, 6))
+    assert_identical(fastblas.dot(a, b), np.dot(a, b))
+
+
 def test_long_reduction_beyond_53_bits_is_exact(rng):
     # Products up to 2**52 summed 1500 times: up to 2**62.6, no wraparound, but
     # float64 loses the low bits. Checked against Python's exact integers too.
