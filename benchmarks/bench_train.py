@@ -3,8 +3,9 @@
 Each configuration is a recipe of ``fastblas._recipes`` (model, parameters,
 data). Every contender builds a warm model of it (initialised by one untimed
 minibatch), then the contenders train one epoch each, interleaved in one
-process (``_timing.time_interleaved``), for ``repeat`` rounds: the table shows
-the median epoch and its spread. Every model is timed the same way, as an epoch
+process, for ``repeat`` rounds, with a short untimed pause before each epoch so
+that none pays for the threads another left spinning: the table shows the
+median epoch and its spread. Every model is timed the same way, as an epoch
 of a warm model: ``partial_fit`` over the epoch (the MLPs), ``partial_fit`` per
 minibatch (the RBMs, whose ``partial_fit`` is one update), ``epoch`` (the NumPy
 references), a loop of optimizer steps (PyTorch).
@@ -515,28 +516,27 @@ def _warm_up(build, X, y, n_samples):
     return time.perf_counter() - start
 
 
-def time_rows(rows, data, repeat, warmup_samples, pause=0.0):
+# After a product, OpenBLAS's worker threads spin before they sleep (about 0.1 s
+# here), and so do XLA's and PyTorch's. The row timed next paid for them: under
+# --busy the automatic choice (1 thread, the next row in the rotation) timed
+# 0.6-0.9x as fast as 1 thread, although each of its fits chose 1 thread and,
+# timed alone, ran as fast; on a quiet machine, fastblas's 2-thread epoch of the
+# 784-500-10 MLP timed 0.29 s interleaved with JAX and NumPy's BLAS, against 0.18 s
+# in a process of its own.
+PAUSE = 0.3
+
+
+def time_rows(rows, data, repeat, warmup_samples):
     """Time ``rows``, a dict mapping a label to ``(dtype, build)`` where
     ``build(X, y)`` makes an epoch runner; returns {label: (Timing, warm-up s)}.
-    With ``pause``, see ``interleaved_with_pauses``."""
+    The rows are interleaved with pauses (``interleaved_with_pauses``)."""
     warmups, runners = {}, {}
     for label, (dtype, build) in rows.items():
         X, y = data[dtype]
         warmups[label] = _warm_up(build, X, y, warmup_samples)
         runners[label] = build(X, y)
-    if pause:
-        timings = interleaved_with_pauses(runners, repeat, pause)
-    else:
-        timings = _timing.time_interleaved(runners, repeat=repeat, loops=1)
+    timings = interleaved_with_pauses(runners, repeat, PAUSE)
     return {label: (timings[label], warmups[label]) for label in rows}
-
-
-# After a product, OpenBLAS's worker threads spin before they sleep (about 0.1 s
-# here). On a busy machine the row timed right after a 2-thread row paid for
-# them: the automatic choice (1 thread, the next row in the rotation) timed 0.6-0.9x
-# as fast as 1 thread under --busy, although each of its fits chose 1 thread
-# and, timed alone, ran as fast.
-THREAD_ROW_PAUSE = 0.3
 
 
 def interleaved_with_pauses(runners, repeat, pause):
@@ -599,20 +599,6 @@ def thread_rows(recipe, cores):
             rows[label] = ("float32", lambda X, y, p=parallel: TwoModels(
                 epoch(recipe, X, y, **options), epoch(recipe, X, y, **options), p))
     return rows
-
-
-LIBRARY_EPOCHS = {"numpy": ReferenceEpoch, "fastblas": FastblasEpoch, "sklearn": SklearnEpoch}
-
-
-def time_recipe(recipe, X, y, libraries=("fastblas", "numpy"), repeat=5, threads=1):
-    """The median epoch (a ``_timing.Timing``) of ``recipe`` trained by each library,
-    timed interleaved at ``threads`` BLAS threads on (X, y), warm-up excluded."""
-    rows = {library: (X.dtype.name, lambda X, y, e=LIBRARY_EPOCHS[library]: e(recipe, X, y))
-            for library in libraries}
-    with _blas_limit(threads):
-        timed = time_rows(rows, {X.dtype.name: (X, y)}, repeat,
-                          warmup_samples=min(len(X), 10 * recipe.batch_size))
-    return {library: t for library, (t, _) in timed.items()}
 
 
 SEQUENTIAL = "2 models, one after the other (1 BLAS thread)"
@@ -726,7 +712,7 @@ def _speedups(table):
 
 # ---------------------------------------------------------------- command line
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Time one training epoch over Fashion-MNIST: fastblas against the NumPy
 reference implementations, scikit-learn, PyTorch and JAX (when installed), and
 the epoch's matrix products alone (the gemm floor).
@@ -742,16 +728,17 @@ Configurations (default: all):
                images: whole fits from the same initial weights
 
 Every contender trains a warm model one epoch per round, the contenders
-interleaved; each table shows the median epoch with its spread, the speed-up
-over the NumPy reference and over scikit-learn (same dtype), and the distance
-to the gemm floor. fastblas's RBM trains its epoch by fit with warm_start;
-scikit-learn's, which has no warm_start, by partial_fit per minibatch, which
-validates its input on every call. A second table per configuration compares
-fastblas's BLAS thread counts, and 2 models trained at once on 2 threads
-against the same 2 one after the other. mlp-lbfgs times whole fits instead,
-fastblas's and scikit-learn's from the same initial weights: the time per
-function evaluation and the number of evaluations, separately, and the final
-loss."""
+interleaved, each epoch after a {PAUSE} s pause (so that none pays for the
+threads the previous one left spinning); each table shows the median epoch with
+its spread, the speed-up over the NumPy reference and over scikit-learn (same
+dtype), and the distance to the gemm floor. fastblas's RBM trains its epoch by
+fit with warm_start; scikit-learn's, which has no warm_start, by partial_fit
+per minibatch, which validates its input on every call. A second table per
+configuration compares fastblas's BLAS thread counts, and 2 models trained at
+once on 2 threads against the same 2 one after the other. mlp-lbfgs times whole
+fits instead, fastblas's and scikit-learn's from the same initial weights: the
+time per function evaluation and the number of evaluations, separately, and the
+final loss."""
 
 EPILOG = """\
 Each time is the median of the rounds, with the interquartile range as a % of
@@ -859,8 +846,7 @@ def run_configuration(name, data, args):
     if not args.no_thread_table and _importable("sklearn"):
         cores = _timing.usable_cores()
         print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads")
-        timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup,
-                          pause=THREAD_ROW_PAUSE)
+        timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup)
         print(thread_table(timed, n_samples, args.markdown))
         _print_spread_warning({label: t for label, (t, _) in timed.items()})
         tables.append(dict(kind="threads", config=name, title=f"{title}; threads",

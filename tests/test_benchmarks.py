@@ -339,6 +339,21 @@ def test_thread_rows_compare_thread_counts_and_two_models_at_once():
         else [])
 
 
+def test_rows_warm_up_then_take_turns_each_epoch_after_a_pause(monkeypatch, tiny_data):
+    events = []
+    monkeypatch.setattr(bench_train.time, "sleep", lambda seconds: events.append(seconds))
+
+    def build(name):
+        return "float32", lambda X, y: lambda: events.append(name)
+
+    timed = bench_train.time_rows({"a": build("a"), "b": build("b")}, tiny_data,
+                                  repeat=2, warmup_samples=10)
+    pause = bench_train.PAUSE
+    assert pause > 0
+    assert events == ["a", "b", pause, "a", pause, "b", pause, "b", pause, "a"]
+    assert [len(timing.samples) for timing, _ in timed.values()] == [2, 2]
+
+
 def test_two_models_run_each_once_in_parallel_or_in_turn():
     calls = []
     for parallel in (False, True):
