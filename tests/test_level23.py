@@ -89,6 +89,43 @@ def test_gemm_positional_and_alpha_types(rng, dtype):
                          scale, dtype, 4)
 
 
+# float32 products of 5 to 16 rows take cyblas.gemm's few-rows loop (AVX-512 CPUs):
+# whole vectors of 16 columns and a masked tail, every row count of its unrolled
+# blocks at the edges of the range, k from 1 to past the A rows' cache lines
+FEW_ROWS_SHAPES = [(5, 1, 16), (6, 7, 17), (8, 100, 47), (13, 33, 100), (16, 257, 31),
+                   (4, 9, 33), (17, 9, 33)]
+
+
+@pytest.mark.parametrize("m,k,n", FEW_ROWS_SHAPES)
+@pytest.mark.parametrize("ta,tb", list(itertools.product(TRANS, TRANS)))
+@pytest.mark.parametrize("la,lb", list(itertools.product(BLAS_MATRIX_LAYOUTS,
+                                                         BLAS_MATRIX_LAYOUTS)))
+def test_gemm_few_rows(rng, m, k, n, la, lb, ta, tb):
+    check_gemm(rng, m, k, n, np.float32, la, lb, ta, tb, alpha=1.5)
+
+
+@pytest.mark.parametrize("m,k,n", FEW_ROWS_SHAPES)
+@pytest.mark.parametrize("beta", [0.0, 1.0, -0.75])
+@pytest.mark.parametrize("lc", OUTPUT_MATRIX_LAYOUTS)
+def test_gemm_few_rows_output(rng, m, k, n, lc, beta):
+    check_gemm(rng, m, k, n, np.float32, "C", "C_slice", alpha=-0.5, beta=beta, lc=lc)
+
+
+def test_gemm_few_rows_raises_no_flag_past_the_last_column(rng):
+    """inf times the positive B, alpha or beta is inf: no invalid operation, also
+    in the lanes of the last vector that C does not have (n = 20: 16 + 4)."""
+    A = np.ones((8, 5), np.float32)
+    A[3, 2] = np.inf
+    B = rng.uniform(1, 2, (5, 20)).astype(np.float32)
+    C = rng.uniform(1, 2, (8, 20)).astype(np.float32)
+    with np.errstate(all="raise"):
+        r = fastblas.gemm(1.0, A, B)
+        inf_alpha = fastblas.gemm(np.inf, np.ones((8, 5), np.float32), B)
+        inf_beta = fastblas.gemm(1.0, np.ones((8, 5), np.float32), B, np.inf, C.copy())
+    assert np.isposinf(r[3]).all() and np.isfinite(np.delete(r, 3, axis=0)).all()
+    assert np.isposinf(inf_alpha).all() and np.isposinf(inf_beta).all()
+
+
 # ---------------------------------------------------------------------------
 # outputs that overlap inputs: as if the inputs had been copied first
 # ---------------------------------------------------------------------------
