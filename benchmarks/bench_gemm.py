@@ -14,7 +14,9 @@ time / fastblas C='s time), the contenders timed interleaved in one process
 without it, the BLAS default).
 
 Shapes: square 8, 64, 512, 2048 and the training shapes (100x784)@(784x500)
-(a batch through a 784-500 layer) and (500x100)@(100x784) (the weight gradient).
+(a batch through a 784-500 layer), (500x100)@(100x784) (the weight gradient) and
+(10x784)@(784x256) (a minibatch of 10 through scikit-learn's default RBM, few
+enough rows for fastblas's own loop in float32).
 
 Run as ``fastblas bench gemm`` or ``python -m fastblas.benchmarks.bench_gemm``.
 """
@@ -29,7 +31,7 @@ if __package__:
 else:  # run as a file: this folder is sys.path[0]
     import _timing
 
-TRAINING_SHAPES = [(100, 784, 500), (500, 100, 784)]
+TRAINING_SHAPES = [(100, 784, 500), (500, 100, 784), (10, 784, 256)]
 DEFAULTS = dict(sizes=[8, 64, 512, 2048], shapes=TRAINING_SHAPES,
                 dtypes=["float32", "float64"], repeat=7, threads=[1, 2], target=0.015)
 QUICK = dict(sizes=[8, 512], shapes=TRAINING_SHAPES[:1], dtypes=["float32"], repeat=3,
@@ -180,7 +182,8 @@ def build_parser(prog="fastblas bench gemm"):
                         help="square sizes, e.g. 8,64 (default: 8,64,512,2048)")
     parser.add_argument("--shapes", type=_parse_shapes,
                         help="non-square products MxKxN for (MxK)@(KxN), or none "
-                             "(default: the training shapes 100x784x500,500x100x784)")
+                             "(default: the training shapes 100x784x500,500x100x784,"
+                             "10x784x256)")
     _timing.add_run_options(
         parser,
         quick_help="a short run (float32, square 8 and 512 and (100x784)@(784x500), "
