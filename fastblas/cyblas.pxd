@@ -236,15 +236,20 @@ cdef inline void ger(int m, int n, blas_t alpha, blas_t *x, int incx,
         blas.zgeru(&n, &m, &alpha, y, &incy, x, &incx, a, &lda)
 
 
-# Products with few rows, C (m x n) = A (m x k) B (k x n) for 5 to 16 rows:
-# OpenBLAS packs the whole of B into its own layout on every call, and at such m
-# that copy costs as much as the multiply-adds. This loop reads B in place, once:
-# each vector of 16 columns of C (one AVX-512 register per row, 16 rows at most)
-# stays in registers while the rows of B stream past, C[i, :] += A[i, p] B[p, :]
-# for p = 0, ..., k-1. B's rows must be contiguous (op(B) = B); A any layout.
-# Built for AVX-512F only and chosen at run time; elsewhere, and for double
-# (whose products gained nothing steady), BLAS does the product. Kept here rather
-# than in a header, so that cimporting fastblas.cyblas needs no include path.
+# Products with few rows, C (m x n) = A (m x k) op(B) for up to 16 rows: OpenBLAS
+# packs the whole of op(B) into its own layout on every call, and at such m that
+# copy costs as much as the multiply-adds. These loops read B in place, once.
+# Built for AVX-512F only and chosen at run time; elsewhere, and for double (whose
+# products gained nothing steady), BLAS does the product. Kept here rather than in
+# a header, so that cimporting fastblas.cyblas needs no include path.
+#
+# op(B) = B, B's rows contiguous, A any layout, 5 to 16 rows: each vector of 16
+# columns of C (one AVX-512 register per row) stays in registers while the rows of
+# B stream past, C[i, :] += A[i, p] B[p, :] for p = 0, ..., k-1.
+# op(B) = B', B's rows and A's rows contiguous, 2 to 16 rows, k >= 64: C[i, j] is
+# the dot product of A's row i with B's row j, 16 terms at a time in 4 x 6 blocks
+# of (j, i) whose 24 partial sums stay in registers; the last 16 terms are summed
+# at the end of each dot product, which below k = 64 costs more than the packing.
 #
 # One thread, float32, us per call, this loop / sgemm (OpenBLAS 0.3.30, SkylakeX
 # kernels) / np.matmul (NumPy's OpenBLAS 0.3.31), on 2 vCPUs of an Intel Xeon:
@@ -252,7 +257,10 @@ cdef inline void ger(int m, int n, blas_t alpha, blas_t *x, int incx,
 # m = 5, 7 and 16 rows of the first: 44 / 148, 44 / 164, 68 / 127; 24 rows 141 /
 # 141 and 32 rows 197 / 190 (no gain: BLAS's packing pays for itself); 1 to 4
 # rows 24-47 / 10-20 (BLAS has a path of its own for them); (16 x 16) @ (16 x 16)
-# 0.7 / 1.3 / 2.3.
+# 0.7 / 1.3 / 2.3. With B', (10 x 256) @ (784 x 256)' 42-47 / 141-160 / 194-244,
+# 2, 5 and 16 rows 30-32 / 93-118, 31 / 138, 88-121 / 157-169; 24 and 32 rows 139 /
+# 152 and 233 / 189; one row 20 / 20; k = 64 and 32 (10 rows) 26-29 / 30-31 and
+# 13-22 / 18 (16 rows: 27 / 20).
 cdef extern from *:
     """
     #include <stddef.h>
@@ -310,10 +318,97 @@ cdef extern from *:
             }
         }
     }
+
+    /* The four sums of v0, ..., v3, in that order: pairs within each 128-bit lane,
+     * then the four lanes. */
+    static inline __attribute__((always_inline, target("avx512f"))) __m128
+    fb_sum4(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
+    {
+        __m512d s01 = _mm512_castps_pd(_mm512_add_ps(_mm512_unpacklo_ps(v0, v1),
+                                                     _mm512_unpackhi_ps(v0, v1)));
+        __m512d s23 = _mm512_castps_pd(_mm512_add_ps(_mm512_unpacklo_ps(v2, v3),
+                                                     _mm512_unpackhi_ps(v2, v3)));
+        __m512 s = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(s01, s23)),
+                                 _mm512_castpd_ps(_mm512_unpackhi_pd(s01, s23)));
+        __m256 h = _mm256_add_ps(_mm512_castps512_ps256(s),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)));
+        return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    }
+
+    /* acc[r][q] += A[r, p:p+16] * B_q[p:p+16] over the given lanes (zeros past k) */
+    static inline __attribute__((always_inline, target("avx512f"))) void
+    fb_dots_step(const int R, __m512 acc[][4], const float *a, ptrdiff_t ars,
+                 const float *const b[4], ptrdiff_t p, __mmask16 lanes)
+    {
+        __m512 bv[4];
+        FB_FEW_UNROLL for (int q = 0; q < 4; q++) bv[q] = _mm512_maskz_loadu_ps(lanes, b[q] + p);
+        FB_FEW_UNROLL for (int r = 0; r < R; r++) {
+            __m512 av = _mm512_maskz_loadu_ps(lanes, a + r * ars + p);
+            FB_FEW_UNROLL for (int q = 0; q < 4; q++)
+                acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
+        }
+    }
+
+    /* C[0:R, 0:J] = alpha A[0:R, :] [B_0 ... B_{J-1}] (+ beta C, unless beta == 0): the
+     * dot products of R rows of A with 4 rows of B (J of them C's; the others repeat
+     * the last), 16 terms at a time. 4 x R <= 24 sums stay in registers. */
+    static inline __attribute__((always_inline, target("avx512f"))) void
+    fb_dots_panel(const int R, ptrdiff_t k, float alpha, const float *a, ptrdiff_t ars,
+                  const float *const b[4], int J, float beta, float *c, ptrdiff_t crs)
+    {
+        __m512 acc[6][4];
+        float sums[4];
+        FB_FEW_UNROLL for (int r = 0; r < R; r++)
+            FB_FEW_UNROLL for (int q = 0; q < 4; q++) acc[r][q] = _mm512_setzero_ps();
+        ptrdiff_t p = 0;
+        for (; p + 16 <= k; p += 16) fb_dots_step(R, acc, a, ars, b, p, (__mmask16)0xFFFF);
+        if (p < k) fb_dots_step(R, acc, a, ars, b, p, (__mmask16)((1u << (k - p)) - 1));
+        FB_FEW_UNROLL for (int r = 0; r < R; r++) {
+            __m128 out = _mm_mul_ps(_mm_set1_ps(alpha),
+                                    fb_sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
+            if (J == 4) {
+                if (beta != 0)
+                    out = _mm_add_ps(out, _mm_mul_ps(_mm_set1_ps(beta),
+                                                     _mm_loadu_ps(c + r * crs)));
+                _mm_storeu_ps(c + r * crs, out);
+            } else {
+                _mm_storeu_ps(sums, out);
+                for (int q = 0; q < J; q++)
+                    c[r * crs + q] = beta == 0 ? sums[q] : sums[q] + beta * c[r * crs + q];
+            }
+        }
+    }
+
+    #define FB_DOTS_CASE(R) case R: fb_dots_panel(R, k, alpha, a + i * ars, ars, bj, J, \
+                                                  beta, c + i * crs + j, crs); break;
+
+    /* C = alpha A B' (+ beta C), B n x k with contiguous rows, for m >= 1: by 4
+     * columns of C, and rows in as few blocks of at most 6 as can be */
+    static __attribute__((target("avx512f"))) void
+    fb_few_rows_sgemm_bt(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
+                         ptrdiff_t ars, const float *b, ptrdiff_t brs, float beta, float *c,
+                         ptrdiff_t crs)
+    {
+        for (ptrdiff_t j = 0; j < n; j += 4) {
+            int J = n - j >= 4 ? 4 : (int)(n - j);
+            const float *bj[4];
+            for (int q = 0; q < 4; q++) bj[q] = b + (j + (q < J ? q : J - 1)) * brs;
+            ptrdiff_t i = 0;
+            for (ptrdiff_t blocks = (m + 5) / 6; blocks > 0; blocks--) {
+                int R = (int)((m - i + blocks - 1) / blocks);
+                switch (R) {
+                FB_DOTS_CASE(1) FB_DOTS_CASE(2) FB_DOTS_CASE(3) FB_DOTS_CASE(4)
+                FB_DOTS_CASE(5) default: FB_DOTS_CASE(6)
+                }
+                i += R;
+            }
+        }
+    }
     #define FB_HAVE_FEW_ROWS __builtin_cpu_supports("avx512f")
     #else
     #define FB_HAVE_FEW_ROWS 0
     #define fb_few_rows_sgemm(...) ((void)0)
+    #define fb_few_rows_sgemm_bt(...) ((void)0)
     #endif
     """
     bint FB_HAVE_FEW_ROWS
@@ -321,21 +416,34 @@ cdef extern from *:
                            const float *a, Py_ssize_t ars, Py_ssize_t acs,
                            const float *b, Py_ssize_t brs, float beta, float *c,
                            Py_ssize_t crs) noexcept nogil
+    void fb_few_rows_sgemm_bt(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, float alpha,
+                              const float *a, Py_ssize_t ars, const float *b,
+                              Py_ssize_t brs, float beta, float *c,
+                              Py_ssize_t crs) noexcept nogil
 
 
 cdef enum:
-    FEW_ROWS_MIN = 5           # the rows of C the few-rows loop takes (see above)
-    FEW_ROWS_MAX = 16
+    FEW_ROWS_MAX = 16          # the rows of C the few-rows loops take (see above)
+    FEW_ROWS_MIN = 5           # op(B) = B
     FEW_ROWS_MIN_N = 16        # columns of C: one vector
-    FEW_ROWS_A_BYTES = 65536   # A is read once per vector of columns: kept in L2
+    FEW_ROWS_BT_MIN = 2        # op(B) = B'
+    FEW_ROWS_BT_MIN_N = 4      # columns of C: one block
+    FEW_ROWS_BT_MIN_K = 64     # four vectors per dot product
+    FEW_ROWS_A_BYTES = 65536   # A is read once per block of columns: kept in L2
 
 
-cdef inline bint few_rows_wins(char transb, int m, int n, int k, blas_t alpha) noexcept nogil:
-    """Does the few-rows loop take C = alpha op(A) B + beta C? float, B's rows
-    contiguous, m and n in its range, and the CPU has AVX-512F; k > 0 and alpha != 0,
-    for which BLAS answers without a product (and so must this)."""
-    return (blas_t is float and transb == b'N' and FEW_ROWS_MIN <= m <= FEW_ROWS_MAX
-            and n >= FEW_ROWS_MIN_N and k > 0 and alpha != 0
+cdef inline bint few_rows_wins(char transa, char transb, int m, int n, int k,
+                               blas_t alpha) noexcept nogil:
+    """Does a few-rows loop take C = alpha op(A) op(B) + beta C? float, m, n and k
+    in the loop's range, the rows it reads contiguous, and the CPU has AVX-512F; k > 0
+    and alpha != 0, for which BLAS answers without a product (and so must this)."""
+    cdef bint shape_fits
+    if transb == b'N':
+        shape_fits = m >= FEW_ROWS_MIN and n >= FEW_ROWS_MIN_N
+    else:
+        shape_fits = (transa == b'N' and m >= FEW_ROWS_BT_MIN and n >= FEW_ROWS_BT_MIN_N
+                      and k >= FEW_ROWS_BT_MIN_K)
+    return (blas_t is float and shape_fits and m <= FEW_ROWS_MAX and k > 0 and alpha != 0
             and <size_t>m * k * sizeof(float) <= FEW_ROWS_A_BYTES and FB_HAVE_FEW_ROWS)
 
 
@@ -346,13 +454,17 @@ cdef inline void gemm(char transa, char transb, int m, int n, int k,
 
     Column-major view: C' <- alpha * op(B)' op(A)' + beta * C', so A and B trade
     places and keep their trans flags. With beta == 0, C is never read. Float
-    products of 5 to 16 rows with op(B) = B run the few-rows loop above instead,
-    which sums each element's k terms in order.
+    products of up to 16 rows run the few-rows loops above instead (when
+    few_rows_wins): with op(B) = B, each element's k terms are summed in order;
+    with op(B) = B', in 16 partial sums added at the end.
     """
-    if few_rows_wins(transb, m, n, k, alpha):
+    if few_rows_wins(transa, transb, m, n, k, alpha):
         if blas_t is float:
-            fb_few_rows_sgemm(m, n, k, alpha, a, lda if transa == b'N' else 1,
-                              1 if transa == b'N' else lda, b, ldb, beta, c, ldc)
+            if transb == b'N':
+                fb_few_rows_sgemm(m, n, k, alpha, a, lda if transa == b'N' else 1,
+                                  1 if transa == b'N' else lda, b, ldb, beta, c, ldc)
+            else:
+                fb_few_rows_sgemm_bt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
     if blas_t is float:
         blas.sgemm(&transb, &transa, &n, &m, &k, &alpha, b, &ldb, a, &lda,
