@@ -257,10 +257,10 @@ cdef inline void ger(int m, int n, blas_t alpha, blas_t *x, int incx,
 # m = 5, 7 and 16 rows of the first: 44 / 148, 44 / 164, 68 / 127; 24 rows 141 /
 # 141 and 32 rows 197 / 190 (no gain: BLAS's packing pays for itself); 1 to 4
 # rows 24-47 / 10-20 (BLAS has a path of its own for them); (16 x 16) @ (16 x 16)
-# 0.7 / 1.3 / 2.3. With B', (10 x 256) @ (784 x 256)' 42-47 / 141-160 / 194-244,
-# 2, 5 and 16 rows 30-32 / 93-118, 31 / 138, 88-121 / 157-169; 24 and 32 rows 139 /
-# 152 and 233 / 189; one row 20 / 20; k = 64 and 32 (10 rows) 26-29 / 30-31 and
-# 13-22 / 18 (16 rows: 27 / 20).
+# 0.7 / 1.3 / 2.3. With B', (10 x 256) @ (784 x 256)' 42-72 / 141-163 / 194-244;
+# 2, 5 and 16 rows 25-32 / 88-118, 31-33 / 138-156, 88-121 / 157-169; 24 and 32
+# rows 139-186 / 152-187 and 233-247 / 189-233; one row 18-20 / 18-20; k = 64 and
+# 32 (10 rows) 23-29 / 26-31 and 13-23 / 15-18 (16 rows: 19-27 / 16-20).
 cdef extern from *:
     """
     #include <stddef.h>
