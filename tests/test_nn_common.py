@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("sklearn")
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
-from fastblas.nn import _common  # noqa: E402
+from fastblas.nn import BernoulliRBM, _common  # noqa: E402
 
 
 def blas_thread_counts():
@@ -53,6 +53,13 @@ def test_small_products_get_one_thread():
     assert 2 * 10 * 100 * 784 < 2 * _common.MIN_FLOPS_PER_THREAD
     assert _common.choose_blas_threads(None, [(10, 100, 784), (784, 100, 10)]) == 1
     assert _common.choose_blas_threads(None, []) == 1
+
+
+def test_the_default_rbm_gets_one_thread():
+    """scikit-learn's default RBM on 784 pixels: 4 MFLOP products at minibatch 10
+    and an 8 MFLOP fused gradient, which 2 threads did not speed up."""
+    rbm = BernoulliRBM(n_iter=1, random_state=0).fit(np.zeros((10, 784), np.float32))
+    assert rbm.n_threads_ == 1
 
 
 def test_large_products_within_the_usable_cores():

@@ -60,14 +60,15 @@ __all__ = ["make_generator", "usable_cores", "choose_blas_threads", "blas_thread
 # batch 10, 784-100 at batch 32) 2 threads run 1.4-1.9x faster, and so on up to
 # 314 MFLOP (1.6-1.9x). Whole epochs gain less and swing with the host: 784-100
 # at batch 32 (5 MFLOP) ran 1.19-1.24x as fast on 2 threads in two runs and
-# 0.48-0.71x in two others (an earlier Intel Xeon host: 1.00x), 784-256 at
-# batch 10 (8 MFLOP, the RBM's fused gradient) 1.02-1.38x, 784-100 at batch 200
-# 1.03-1.30x, 784-500 at batch 100 1.15-1.42x. So 2 threads from 8 MFLOP, where
-# no epoch lost; below, one thread also keeps small fits bit for bit the same
-# whatever the load (1 and 2 thread sgemm round differently). With the other
-# core busy, 2 threads ran 0.5-0.9x as fast as one at every size: the idle-core
-# count below decides then.
-MIN_FLOPS_PER_THREAD = 4e6
+# 0.48-0.71x in two others (an earlier Intel Xeon host: 1.00x), 784-100 at batch
+# 200 1.03-1.30x, 784-500 at batch 100 1.15-1.42x. The RBM at batch 10, whose
+# 8 MFLOP fused gradient is the one product the few-rows loops of fastblas.cyblas
+# (one thread) leave to BLAS, ran 0.87-0.98x in four runs on 2 vCPUs of an Intel
+# Xeon (1.02-1.38x before those loops). So 2 threads from 10 MFLOP; below, one
+# thread also keeps small fits bit for bit the same whatever the load (1 and 2
+# thread sgemm round differently). With the other core busy, 2 threads ran
+# 0.5-0.9x as fast as one at every size: the idle-core count below decides then.
+MIN_FLOPS_PER_THREAD = 5e6
 
 
 def make_generator(random_state):
