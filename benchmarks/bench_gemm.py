@@ -14,13 +14,17 @@ time / fastblas C='s time), the contenders timed interleaved in one process
 without it, the BLAS default).
 
 Shapes: square 8, 64, 512, 2048 and the training shapes (100x784)@(784x500)
-(a batch through a 784-500 layer), (500x100)@(100x784) (the weight gradient) and
-(10x784)@(784x256) (a minibatch of 10 through scikit-learn's default RBM, few
-enough rows for fastblas's own loop in float32).
+(a batch through a 784-500 layer), (500x100)@(100x784) (the weight gradient),
+(10x784)@(784x256) and (10x256)@(784x256).T (a minibatch of 10 through
+scikit-learn's default RBM and back through the same weights, few enough rows for
+fastblas's own loops in float32). A shape ending in t, such as 10x256x784t, gives
+B as the transpose of a C-ordered (n x k) array, the weights of a layer read
+backwards.
 
 Run as ``fastblas bench gemm`` or ``python -m fastblas.benchmarks.bench_gemm``.
 """
 import argparse
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,7 +35,19 @@ if __package__:
 else:  # run as a file: this folder is sys.path[0]
     import _timing
 
-TRAINING_SHAPES = [(100, 784, 500), (500, 100, 784), (10, 784, 256)]
+
+
+class Shape(NamedTuple):
+    """(m x k) @ (k x n); with b_transposed, B is the transpose of a C-ordered
+    (n x k) array."""
+    m: int
+    k: int
+    n: int
+    b_transposed: bool = False
+
+
+TRAINING_SHAPES = [Shape(100, 784, 500), Shape(500, 100, 784), Shape(10, 784, 256),
+                   Shape(10, 256, 784, b_transposed=True)]
 DEFAULTS = dict(sizes=[8, 64, 512, 2048], shapes=TRAINING_SHAPES,
                 dtypes=["float32", "float64"], repeat=7, threads=[1, 2], target=0.015)
 QUICK = dict(sizes=[8, 512], shapes=TRAINING_SHAPES[:1], dtypes=["float32"], repeat=3,
@@ -51,8 +67,10 @@ PANELS = {"fastblas": "new C: gemm(1.0, A, B) vs matmul(A, B)",
 SHAPE_MARKERS = "D^vsP*"
 
 
-def _namespace(dtype, m, k, n, rng):
-    return {"A": rng.random((m, k), dtype=dtype), "B": rng.random((k, n), dtype=dtype),
+def _namespace(dtype, shape, rng):
+    m, k, n, b_transposed = shape
+    B = rng.random((n, k), dtype=dtype).T if b_transposed else rng.random((k, n), dtype=dtype)
+    return {"A": rng.random((m, k), dtype=dtype), "B": B,
             "C": np.zeros((m, n), dtype=dtype), "gemm": fb.gemm, "matmul": np.matmul}
 
 
@@ -64,23 +82,26 @@ def run(shapes, dtypes, repeat, threads, target, seed=0):
     for label, limit in _timing.blas_thread_limits(threads):
         with limit():
             for dtype in map(np.dtype, dtypes):
-                for m, k, n in shapes:
+                for shape in shapes:
                     seconds = _timing.time_interleaved(
-                        CONTENDERS, _namespace(dtype, m, k, n, rng), repeat, target)
-                    results.append(dict(shape=(m, k, n), dtype=dtype.name, threads=label,
+                        CONTENDERS, _namespace(dtype, shape, rng), repeat, target)
+                    results.append(dict(shape=shape, dtype=dtype.name, threads=label,
                                         seconds=seconds))
     results.sort(key=lambda r: (r["dtype"], shapes.index(r["shape"]), r["threads"]))
     return results
 
 
 def _flops(shape):
-    m, k, n = shape
-    return 2.0 * m * n * k
+    return 2.0 * shape.m * shape.n * shape.k
+
+
+def _is_square(shape):
+    return shape.m == shape.k == shape.n and not shape.b_transposed
 
 
 def _format_shape(shape):
-    m, k, n = shape
-    return f"({m}x{k})@({k}x{n})"
+    m, k, n, b_transposed = shape
+    return f"({m}x{k})@({n}x{k}).T" if b_transposed else f"({m}x{k})@({k}x{n})"
 
 
 def format_results(results, markdown=False):
@@ -112,8 +133,8 @@ def plot(results, path):
     def series(r):
         return f"{r['dtype']}, {r['threads']} thr"
 
-    square = [r for r in results if len(set(r["shape"])) == 1]
-    other = [r for r in results if len(set(r["shape"])) > 1]
+    square = [r for r in results if _is_square(r["shape"])]
+    other = [r for r in results if not _is_square(r["shape"])]
     styles = _timing.series_styles(list(dict.fromkeys(map(series, results))))
     first_threads = results[0]["threads"] if results else None
     markers = {shape: SHAPE_MARKERS[i % len(SHAPE_MARKERS)] for i, shape in
@@ -143,23 +164,26 @@ def plot(results, path):
 
 
 def _parse_shapes(text):
-    """argparse type: ``"100x784x500,500x100x784"`` (m x k x n) or ``none``."""
+    """argparse type: ``"100x784x500,10x256x784t"`` (m x k x n, t: B transposed)
+    or ``none``."""
     if text.strip().lower() == "none":
         return []
     shapes = []
     for item in text.replace(" ", "").split(","):
-        dims = _timing.parse_int_list(item.replace("x", ","))
+        b_transposed = item.lower().endswith("t")
+        dims = _timing.parse_int_list(item.rstrip("tT").replace("x", ","))
         if len(dims) != 3:
-            raise argparse.ArgumentTypeError(f"a shape is MxKxN, got {item!r}")
-        shapes.append(tuple(dims))
+            raise argparse.ArgumentTypeError(f"a shape is MxKxN or MxKxNt, got {item!r}")
+        shapes.append(Shape(*dims, b_transposed))
     return shapes
 
 
 DESCRIPTION = """\
 Level-3 BLAS: fastblas.gemm against NumPy's matmul.
 
-For each shape (m x k) @ (k x n), C-ordered operands, the time per call and the
-GFLOP/s (2mnk floating-point operations per product) of
+For each shape (m x k) @ (k x n), C-ordered operands (or B the transpose of a
+C-ordered n x k array: shapes ending in t), the time per call and the GFLOP/s
+(2mnk floating-point operations per product) of
   fastblas      fastblas.gemm(1.0, A, B)        a new C
   fastblas C=   fastblas.gemm(1.0, A, B, C=C)   C written in place
   matmul        np.matmul(A, B)                 a new C
@@ -181,9 +205,9 @@ def build_parser(prog="fastblas bench gemm"):
     parser.add_argument("--sizes", type=_timing.parse_int_list,
                         help="square sizes, e.g. 8,64 (default: 8,64,512,2048)")
     parser.add_argument("--shapes", type=_parse_shapes,
-                        help="non-square products MxKxN for (MxK)@(KxN), or none "
-                             "(default: the training shapes 100x784x500,500x100x784,"
-                             "10x784x256)")
+                        help="non-square products MxKxN for (MxK)@(KxN), MxKxNt for "
+                             "(MxK)@(NxK).T, or none (default: the training shapes "
+                             "100x784x500,500x100x784,10x784x256,10x256x784t)")
     _timing.add_run_options(
         parser,
         quick_help="a short run (float32, square 8 and 512 and (100x784)@(784x500), "
@@ -201,7 +225,7 @@ def main(argv=None, prog="fastblas bench gemm"):
     _timing.require_matplotlib(parser, args.plot)
     _timing.check_output_directory(parser, "--plot", args.plot)
     settings = _timing.settings_from_args(parser, args, DEFAULTS, QUICK)
-    shapes = list(dict.fromkeys([(s, s, s) for s in settings["sizes"]] + settings["shapes"]))
+    shapes = list(dict.fromkeys([Shape(s, s, s) for s in settings["sizes"]] + settings["shapes"]))
 
     title = "fastblas gemm comparison: us per call"
     _timing.print_header(title, settings,

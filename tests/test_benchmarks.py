@@ -208,6 +208,18 @@ def test_bench_gemm_prints_one_row_per_shape(capsys):
     assert all(len(row) == len(header) and row[1] == "float32" for row in rows)
 
 
+def test_bench_gemm_shapes_ending_in_t_multiply_by_a_transposed_b(capsys):
+    shapes = bench_gemm._parse_shapes("3x5x4t, 3x5x4")
+    assert shapes == [bench_gemm.Shape(3, 5, 4, True), bench_gemm.Shape(3, 5, 4, False)]
+    namespace = bench_gemm._namespace(np.dtype(np.float32), shapes[0],
+                                      np.random.default_rng(0))
+    assert namespace["B"].shape == (5, 4) and namespace["B"].T.flags.c_contiguous
+    assert bench_gemm.main(["--quick", "--sizes", "8", "--shapes", "3x5x4t", "--repeat", "1",
+                            "--markdown"]) == 0
+    header, rows = _markdown_table(capsys.readouterr().out)
+    assert sorted(row[0] for row in rows) == ["(3x5)@(4x5).T", "(8x8)@(8x8)"]
+
+
 @pytest.mark.parametrize("script, name", [(bench_level1, "level1"), (bench_gemm, "gemm")])
 def test_results_are_saved_as_json_and_markdown_with_the_machine(script, name, tmp_path,
                                                                  capsys):
