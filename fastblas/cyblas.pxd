@@ -239,17 +239,19 @@ cdef inline void ger(int m, int n, blas_t alpha, blas_t *x, int incx,
 # Products with few rows, C (m x n) = A (m x k) op(B) for up to 16 rows: OpenBLAS
 # packs the whole of op(B) into its own layout on every call, and at such m that
 # copy costs as much as the multiply-adds. These loops read B in place, once.
-# Built for AVX-512F only and chosen at run time; elsewhere, and for double (whose
-# products gained nothing steady), BLAS does the product. Kept here rather than in
-# a header, so that cimporting fastblas.cyblas needs no include path.
+# Built for AVX-512F only and chosen at run time; elsewhere BLAS does the product.
+# Kept here rather than in a header, so that cimporting fastblas.cyblas needs no
+# include path.
 #
-# op(B) = B, B's rows contiguous, A any layout, 5 to 16 rows: each vector of 16
-# columns of C (one AVX-512 register per row) stays in registers while the rows of
-# B stream past, C[i, :] += A[i, p] B[p, :] for p = 0, ..., k-1.
-# op(B) = B', B's rows and A's rows contiguous, 2 to 16 rows, k >= 64: C[i, j] is
-# the dot product of A's row i with B's row j, 16 terms at a time in 4 x 6 blocks
-# of (j, i) whose 24 partial sums stay in registers; the last 16 terms are summed
-# at the end of each dot product, which below k = 64 costs more than the packing.
+# op(B) = B, float, B's rows contiguous, A any layout, 5 to 16 rows: each vector of
+# 16 columns of C (one AVX-512 register per row) stays in registers while the rows
+# of B stream past, C[i, :] += A[i, p] B[p, :] for p = 0, ..., k-1. (In double it
+# gained nothing steady: 1.33x at 10 rows in one run, 0.69-0.84x at 6-8 in another.)
+# op(B) = B', float and double, B's rows and A's rows contiguous, 2 to 16 rows,
+# k >= 64: C[i, j] is the dot product of A's row i with B's row j, a vector of
+# terms at a time in 4 x 6 blocks of (j, i) whose 24 partial sums stay in
+# registers; each dot product's vector of sums is added up at its end, which below
+# k = 64 costs more than the packing.
 #
 # One thread, float32, us per call, this loop / sgemm (OpenBLAS 0.3.30, SkylakeX
 # kernels) / np.matmul (NumPy's OpenBLAS 0.3.31), on 2 vCPUs of an Intel Xeon:
@@ -260,7 +262,10 @@ cdef inline void ger(int m, int n, blas_t alpha, blas_t *x, int incx,
 # 0.7 / 1.3 / 2.3. With B', (10 x 256) @ (784 x 256)' 42-72 / 141-163 / 194-244;
 # 2, 5 and 16 rows 25-32 / 88-118, 31-33 / 138-156, 88-121 / 157-169; 24 and 32
 # rows 139-186 / 152-187 and 233-247 / 189-233; one row 18-20 / 18-20; k = 64 and
-# 32 (10 rows) 23-29 / 26-31 and 13-23 / 15-18 (16 rows: 19-27 / 16-20).
+# 32 (10 rows) 23-29 / 26-31 and 13-23 / 15-18 (16 rows: 19-27 / 16-20). Double,
+# with B': (10 x 256) @ (784 x 256)' 124-149 / 223-275 (dgemm); 2, 5 and 16 rows
+# 71-76 / 101-119, 88-104 / 242-261, 216-227 / 258-328; k = 64 and 128 (10 rows)
+# 42-43 / 56-59 and 52-64 / 122-129; (10 x 784) @ (500 x 784)' 313-330 / 521-552.
 cdef extern from *:
     """
     #include <stddef.h>
@@ -319,10 +324,10 @@ cdef extern from *:
         }
     }
 
-    /* The four sums of v0, ..., v3, in that order: pairs within each 128-bit lane,
-     * then the four lanes. */
+    /* The four sums of v0, ..., v3, in that order. float: pairs within each 128-bit
+     * lane, then the four lanes; double: pairs within each lane, then the lanes. */
     static inline __attribute__((always_inline, target("avx512f"))) __m128
-    fb_sum4(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
+    fb_sum4_ps(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
     {
         __m512d s01 = _mm512_castps_pd(_mm512_add_ps(_mm512_unpacklo_ps(v0, v1),
                                                      _mm512_unpackhi_ps(v0, v1)));
@@ -335,80 +340,100 @@ cdef extern from *:
         return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
     }
 
-    /* acc[r][q] += A[r, p:p+16] * B_q[p:p+16] over the given lanes (zeros past k) */
-    static inline __attribute__((always_inline, target("avx512f"))) void
-    fb_dots_step(const int R, __m512 acc[][4], const float *a, ptrdiff_t ars,
-                 const float *const b[4], ptrdiff_t p, __mmask16 lanes)
+    static inline __attribute__((always_inline, target("avx512f"))) __m256d
+    fb_sum4_pd(__m512d v0, __m512d v1, __m512d v2, __m512d v3)
     {
-        __m512 bv[4];
-        FB_FEW_UNROLL for (int q = 0; q < 4; q++) bv[q] = _mm512_maskz_loadu_ps(lanes, b[q] + p);
-        FB_FEW_UNROLL for (int r = 0; r < R; r++) {
-            __m512 av = _mm512_maskz_loadu_ps(lanes, a + r * ars + p);
-            FB_FEW_UNROLL for (int q = 0; q < 4; q++)
-                acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
-        }
+        __m512d s01 = _mm512_add_pd(_mm512_unpacklo_pd(v0, v1), _mm512_unpackhi_pd(v0, v1));
+        __m512d s23 = _mm512_add_pd(_mm512_unpacklo_pd(v2, v3), _mm512_unpackhi_pd(v2, v3));
+        /* lanes [s01.0 + s01.1, s01.2 + s01.3, s23.0 + s23.1, s23.2 + s23.3] */
+        __m512d s = _mm512_add_pd(_mm512_shuffle_f64x2(s01, s23, _MM_SHUFFLE(2, 0, 2, 0)),
+                                  _mm512_shuffle_f64x2(s01, s23, _MM_SHUFFLE(3, 1, 3, 1)));
+        s = _mm512_shuffle_f64x2(s, s, _MM_SHUFFLE(3, 1, 2, 0));
+        return _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
     }
 
-    /* C[0:R, 0:J] = alpha A[0:R, :] [B_0 ... B_{J-1}] (+ beta C, unless beta == 0): the
-     * dot products of R rows of A with 4 rows of B (J of them C's; the others repeat
-     * the last), 16 terms at a time. 4 x R <= 24 sums stay in registers. */
-    static inline __attribute__((always_inline, target("avx512f"))) void
-    fb_dots_panel(const int R, ptrdiff_t k, float alpha, const float *a, ptrdiff_t ars,
-                  const float *const b[4], int J, float beta, float *c, ptrdiff_t crs)
-    {
-        __m512 acc[6][4];
-        float sums[4];
-        FB_FEW_UNROLL for (int r = 0; r < R; r++)
-            FB_FEW_UNROLL for (int q = 0; q < 4; q++) acc[r][q] = _mm512_setzero_ps();
-        ptrdiff_t p = 0;
-        for (; p + 16 <= k; p += 16) fb_dots_step(R, acc, a, ars, b, p, (__mmask16)0xFFFF);
-        if (p < k) fb_dots_step(R, acc, a, ars, b, p, (__mmask16)((1u << (k - p)) - 1));
-        FB_FEW_UNROLL for (int r = 0; r < R; r++) {
-            __m128 out = _mm_mul_ps(_mm_set1_ps(alpha),
-                                    fb_sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));
-            if (J == 4) {
-                if (beta != 0)
-                    out = _mm_add_ps(out, _mm_mul_ps(_mm_set1_ps(beta),
-                                                     _mm_loadu_ps(c + r * crs)));
-                _mm_storeu_ps(c + r * crs, out);
-            } else {
-                _mm_storeu_ps(sums, out);
-                for (int q = 0; q < J; q++)
-                    c[r * crs + q] = beta == 0 ? sums[q] : sums[q] + beta * c[r * crs + q];
-            }
-        }
+    #define FB_DOTS_CASE(PS, R) case R: fb_dots_panel_##PS(R, k, alpha, a + i * ars, ars, \
+                                                           bj, J, beta, c + i * crs + j, crs); break;
+
+    /* The op(B) = B' loop, written once for float (PS = ps: L = 16 lanes, the four
+     * sums of a row in an __m128, OUT = _mm) and double (pd: 8 lanes, an __m256d,
+     * _mm256). fb_dots_step: acc[r][q] += A[r, p:p+L] * B_q[p:p+L] over the given
+     * lanes (zeros past k). fb_dots_panel: C[0:R, 0:J] = alpha A[0:R, :] [B_0 ...
+     * B_{J-1}] (+ beta C, unless beta == 0), the dot products of R rows of A with 4
+     * rows of B (J of them C's; the others repeat the last), 4 x R <= 24 sums in
+     * registers. fb_few_rows_Xgemm_bt: C = alpha A B' (+ beta C), B n x k with
+     * contiguous rows, for m >= 1: by 4 columns of C, and rows in as few blocks of at
+     * most 6 as can be. */
+    #define FB_DOTS_DEFINE(T, X, PS, V, MASK, L, O, OUT)\
+    static inline __attribute__((always_inline, target("avx512f"))) void\
+    fb_dots_step_##PS(const int R, V acc[][4], const T *a, ptrdiff_t ars,\
+                      const T *const b[4], ptrdiff_t p, MASK lanes)\
+    {\
+        V bv[4];\
+        FB_FEW_UNROLL for (int q = 0; q < 4; q++) bv[q] = _mm512_maskz_loadu_##PS(lanes, b[q] + p);\
+        FB_FEW_UNROLL for (int r = 0; r < R; r++) {\
+            V av = _mm512_maskz_loadu_##PS(lanes, a + r * ars + p);\
+            FB_FEW_UNROLL for (int q = 0; q < 4; q++)\
+                acc[r][q] = _mm512_fmadd_##PS(av, bv[q], acc[r][q]);\
+        }\
+    }\
+    \
+    static inline __attribute__((always_inline, target("avx512f"))) void\
+    fb_dots_panel_##PS(const int R, ptrdiff_t k, T alpha, const T *a, ptrdiff_t ars,\
+                       const T *const b[4], int J, T beta, T *c, ptrdiff_t crs)\
+    {\
+        V acc[6][4];\
+        T sums[4];\
+        FB_FEW_UNROLL for (int r = 0; r < R; r++)\
+            FB_FEW_UNROLL for (int q = 0; q < 4; q++) acc[r][q] = _mm512_setzero_##PS();\
+        ptrdiff_t p = 0;\
+        for (; p + L <= k; p += L) fb_dots_step_##PS(R, acc, a, ars, b, p, (MASK)~0u);\
+        if (p < k) fb_dots_step_##PS(R, acc, a, ars, b, p, (MASK)((1u << (k - p)) - 1));\
+        FB_FEW_UNROLL for (int r = 0; r < R; r++) {\
+            O out = OUT##_mul_##PS(OUT##_set1_##PS(alpha),\
+                                   fb_sum4_##PS(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));\
+            if (J == 4) {\
+                if (beta != 0)\
+                    out = OUT##_add_##PS(out, OUT##_mul_##PS(OUT##_set1_##PS(beta),\
+                                                             OUT##_loadu_##PS(c + r * crs)));\
+                OUT##_storeu_##PS(c + r * crs, out);\
+            } else {\
+                OUT##_storeu_##PS(sums, out);\
+                for (int q = 0; q < J; q++)\
+                    c[r * crs + q] = beta == 0 ? sums[q] : sums[q] + beta * c[r * crs + q];\
+            }\
+        }\
+    }\
+    \
+    static __attribute__((target("avx512f"))) void\
+    fb_few_rows_##X##gemm_bt(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, T alpha, const T *a,\
+                             ptrdiff_t ars, const T *b, ptrdiff_t brs, T beta, T *c,\
+                             ptrdiff_t crs)\
+    {\
+        for (ptrdiff_t j = 0; j < n; j += 4) {\
+            int J = n - j >= 4 ? 4 : (int)(n - j);\
+            const T *bj[4];\
+            for (int q = 0; q < 4; q++) bj[q] = b + (j + (q < J ? q : J - 1)) * brs;\
+            ptrdiff_t i = 0;\
+            for (ptrdiff_t blocks = (m + 5) / 6; blocks > 0; blocks--) {\
+                int R = (int)((m - i + blocks - 1) / blocks);\
+                switch (R) {\
+                FB_DOTS_CASE(PS, 1) FB_DOTS_CASE(PS, 2) FB_DOTS_CASE(PS, 3)\
+                FB_DOTS_CASE(PS, 4) FB_DOTS_CASE(PS, 5) default: FB_DOTS_CASE(PS, 6)\
+                }\
+                i += R;\
+            }\
+        }\
     }
 
-    #define FB_DOTS_CASE(R) case R: fb_dots_panel(R, k, alpha, a + i * ars, ars, bj, J, \
-                                                  beta, c + i * crs + j, crs); break;
-
-    /* C = alpha A B' (+ beta C), B n x k with contiguous rows, for m >= 1: by 4
-     * columns of C, and rows in as few blocks of at most 6 as can be */
-    static __attribute__((target("avx512f"))) void
-    fb_few_rows_sgemm_bt(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
-                         ptrdiff_t ars, const float *b, ptrdiff_t brs, float beta, float *c,
-                         ptrdiff_t crs)
-    {
-        for (ptrdiff_t j = 0; j < n; j += 4) {
-            int J = n - j >= 4 ? 4 : (int)(n - j);
-            const float *bj[4];
-            for (int q = 0; q < 4; q++) bj[q] = b + (j + (q < J ? q : J - 1)) * brs;
-            ptrdiff_t i = 0;
-            for (ptrdiff_t blocks = (m + 5) / 6; blocks > 0; blocks--) {
-                int R = (int)((m - i + blocks - 1) / blocks);
-                switch (R) {
-                FB_DOTS_CASE(1) FB_DOTS_CASE(2) FB_DOTS_CASE(3) FB_DOTS_CASE(4)
-                FB_DOTS_CASE(5) default: FB_DOTS_CASE(6)
-                }
-                i += R;
-            }
-        }
-    }
+    FB_DOTS_DEFINE(float, s, ps, __m512, __mmask16, 16, __m128, _mm)
+    FB_DOTS_DEFINE(double, d, pd, __m512d, __mmask8, 8, __m256d, _mm256)
     #define FB_HAVE_FEW_ROWS __builtin_cpu_supports("avx512f")
     #else
     #define FB_HAVE_FEW_ROWS 0
     #define fb_few_rows_sgemm(...) ((void)0)
     #define fb_few_rows_sgemm_bt(...) ((void)0)
+    #define fb_few_rows_dgemm_bt(...) ((void)0)
     #endif
     """
     bint FB_HAVE_FEW_ROWS
@@ -416,6 +441,10 @@ cdef extern from *:
                            const float *a, Py_ssize_t ars, Py_ssize_t acs,
                            const float *b, Py_ssize_t brs, float beta, float *c,
                            Py_ssize_t crs) noexcept nogil
+    void fb_few_rows_dgemm_bt(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, double alpha,
+                              const double *a, Py_ssize_t ars, const double *b,
+                              Py_ssize_t brs, double beta, double *c,
+                              Py_ssize_t crs) noexcept nogil
     void fb_few_rows_sgemm_bt(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, float alpha,
                               const float *a, Py_ssize_t ars, const float *b,
                               Py_ssize_t brs, float beta, float *c,
@@ -434,17 +463,19 @@ cdef enum:
 
 cdef inline bint few_rows_wins(char transa, char transb, int m, int n, int k,
                                blas_t alpha) noexcept nogil:
-    """Does a few-rows loop take C = alpha op(A) op(B) + beta C? float, m, n and k
-    in the loop's range, the rows it reads contiguous, and the CPU has AVX-512F; k > 0
-    and alpha != 0, for which BLAS answers without a product (and so must this)."""
+    """Does a few-rows loop take C = alpha op(A) op(B) + beta C? float (or double
+    with op(B) = B'), m, n and k in the loop's range, the rows it reads contiguous,
+    and the CPU has AVX-512F; k > 0 and alpha != 0, for which BLAS answers without a
+    product (and so must this)."""
     cdef bint shape_fits
     if transb == b'N':
-        shape_fits = m >= FEW_ROWS_MIN and n >= FEW_ROWS_MIN_N
+        shape_fits = blas_t is float and m >= FEW_ROWS_MIN and n >= FEW_ROWS_MIN_N
     else:
         shape_fits = (transa == b'N' and m >= FEW_ROWS_BT_MIN and n >= FEW_ROWS_BT_MIN_N
                       and k >= FEW_ROWS_BT_MIN_K)
-    return (blas_t is float and shape_fits and m <= FEW_ROWS_MAX and k > 0 and alpha != 0
-            and <size_t>m * k * sizeof(float) <= FEW_ROWS_A_BYTES and FB_HAVE_FEW_ROWS)
+    return ((blas_t is float or blas_t is double) and shape_fits and m <= FEW_ROWS_MAX
+            and k > 0 and alpha != 0
+            and <size_t>m * k * sizeof(blas_t) <= FEW_ROWS_A_BYTES and FB_HAVE_FEW_ROWS)
 
 
 cdef inline void gemm(char transa, char transb, int m, int n, int k,
@@ -453,10 +484,10 @@ cdef inline void gemm(char transa, char transb, int m, int n, int k,
     """C <- alpha * op(A) op(B) + beta * C, all row-major; C is m x n, op(A) m x k.
 
     Column-major view: C' <- alpha * op(B)' op(A)' + beta * C', so A and B trade
-    places and keep their trans flags. With beta == 0, C is never read. Float
-    products of up to 16 rows run the few-rows loops above instead (when
+    places and keep their trans flags. With beta == 0, C is never read. Float and
+    double products of up to 16 rows run the few-rows loops above instead (when
     few_rows_wins): with op(B) = B, each element's k terms are summed in order;
-    with op(B) = B', in 16 partial sums added at the end.
+    with op(B) = B', in 16 (float) or 8 (double) partial sums added at the end.
     """
     if few_rows_wins(transa, transb, m, n, k, alpha):
         if blas_t is float:
@@ -465,6 +496,8 @@ cdef inline void gemm(char transa, char transb, int m, int n, int k,
                                   1 if transa == b'N' else lda, b, ldb, beta, c, ldc)
             else:
                 fb_few_rows_sgemm_bt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        elif blas_t is double:
+            fb_few_rows_dgemm_bt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
     if blas_t is float:
         blas.sgemm(&transb, &transa, &n, &m, &k, &alpha, b, &ldb, a, &lda,

@@ -92,8 +92,9 @@ def test_gemm_positional_and_alpha_types(rng, dtype):
 # float32 products of up to 16 rows take cyblas.gemm's few-rows loops (AVX-512
 # CPUs). op(B) = B (5 to 16 rows): whole vectors of 16 columns and a masked tail,
 # every row count of its unrolled blocks at the edges of the range, k from 1 to
-# past the A rows' cache lines. op(B) = B' (2 to 16 rows, k >= 64): blocks of 2 to
-# 6 rows, k a multiple of 16 or with a tail of 1 to 15, n a multiple of 4 or not.
+# past the A rows' cache lines. op(B) = B' (2 to 16 rows, k >= 64, also float64):
+# blocks of 2 to 6 rows, k a multiple of the vector (16 or 8 lanes) or with a tail
+# of 1 to 15 or 7 terms, n a multiple of 4 or not.
 FEW_ROWS_SHAPES = [(5, 1, 16), (6, 7, 17), (8, 100, 47), (13, 33, 100), (16, 257, 31),
                    (4, 9, 33), (17, 9, 33), (2, 64, 4), (3, 79, 18), (7, 128, 5),
                    (11, 65, 100), (13, 96, 22), (1, 64, 16), (17, 64, 16)]
@@ -103,16 +104,18 @@ FEW_ROWS_SHAPES = [(5, 1, 16), (6, 7, 17), (8, 100, 47), (13, 33, 100), (16, 257
 @pytest.mark.parametrize("ta,tb", list(itertools.product(TRANS, TRANS)))
 @pytest.mark.parametrize("la,lb", list(itertools.product(BLAS_MATRIX_LAYOUTS,
                                                          BLAS_MATRIX_LAYOUTS)))
-def test_gemm_few_rows(rng, m, k, n, la, lb, ta, tb):
-    check_gemm(rng, m, k, n, np.float32, la, lb, ta, tb, alpha=1.5)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_few_rows(rng, m, k, n, la, lb, ta, tb, dtype):
+    check_gemm(rng, m, k, n, dtype, la, lb, ta, tb, alpha=1.5)
 
 
 @pytest.mark.parametrize("m,k,n", FEW_ROWS_SHAPES)
 @pytest.mark.parametrize("beta", [0.0, 1.0, -0.75])
 @pytest.mark.parametrize("lc", OUTPUT_MATRIX_LAYOUTS)
 @pytest.mark.parametrize("tb", TRANS)
-def test_gemm_few_rows_output(rng, m, k, n, tb, lc, beta):
-    check_gemm(rng, m, k, n, np.float32, "C", "C_slice", False, tb, alpha=-0.5, beta=beta,
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_few_rows_output(rng, m, k, n, tb, lc, beta, dtype):
+    check_gemm(rng, m, k, n, dtype, "C", "C_slice", False, tb, alpha=-0.5, beta=beta,
                lc=lc)
 
 
@@ -131,18 +134,19 @@ def test_gemm_few_rows_raises_no_flag_past_the_last_column(rng):
     assert np.isposinf(inf_alpha).all() and np.isposinf(inf_beta).all()
 
 
-def test_gemm_few_rows_transposed_raises_no_flag_past_the_last_term(rng):
-    """The same with op(B) = B', k = 70 (4 vectors and 6 terms) and n = 18 (4
-    blocks of 4 columns and 2): the lanes past k and the columns past n compute
-    nothing that C's own elements do not."""
-    A = np.ones((8, 70), np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_few_rows_transposed_raises_no_flag_past_the_last_term(rng, dtype):
+    """The same with op(B) = B', k = 70 (4 vectors and 6 terms in float32, 8 and 6
+    in float64) and n = 18 (4 blocks of 4 columns and 2): the lanes past k and the
+    columns past n compute nothing that C's own elements do not."""
+    A = np.ones((8, 70), dtype)
     A[3, 69] = np.inf
-    B = rng.uniform(1, 2, (18, 70)).astype(np.float32)
-    C = rng.uniform(1, 2, (8, 18)).astype(np.float32)
+    B = rng.uniform(1, 2, (18, 70)).astype(dtype)
+    C = rng.uniform(1, 2, (8, 18)).astype(dtype)
     with np.errstate(all="raise"):
         r = fastblas.gemm(1.0, A, B, trans_b=True)
-        inf_alpha = fastblas.gemm(np.inf, np.ones((8, 70), np.float32), B, trans_b=True)
-        inf_beta = fastblas.gemm(1.0, np.ones((8, 70), np.float32), B, np.inf, C.copy(),
+        inf_alpha = fastblas.gemm(np.inf, np.ones((8, 70), dtype), B, trans_b=True)
+        inf_beta = fastblas.gemm(1.0, np.ones((8, 70), dtype), B, np.inf, C.copy(),
                                  trans_b=True)
     assert np.isposinf(r[3]).all() and np.isfinite(np.delete(r, 3, axis=0)).all()
     assert np.isposinf(inf_alpha).all() and np.isposinf(inf_beta).all()
