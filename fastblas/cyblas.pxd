@@ -352,8 +352,8 @@ cdef extern from *:
         return _mm256_add_pd(_mm512_castpd512_pd256(s), _mm512_extractf64x4_pd(s, 1));
     }
 
-    #define FB_DOTS_CASE(PS, R) case R: fb_dots_panel_##PS(R, k, alpha, a + i * ars, ars, \
-                                                           bj, J, beta, c + i * crs + j, crs); break;
+    #define FB_DOTS_CASE(PS, R) case R: fb_dots_panel_##PS(R, k, alpha, a + i * ars, ars, bj, \
+                                                           J, beta, c + i * crs + j, crs); break;
 
     /* The op(B) = B' loop, written once for float (PS = ps: L = 16 lanes, the four
      * sums of a row in an __m128, OUT = _mm) and double (pd: 8 lanes, an __m256d,
@@ -370,7 +370,8 @@ cdef extern from *:
                       const T *const b[4], ptrdiff_t p, MASK lanes)\
     {\
         V bv[4];\
-        FB_FEW_UNROLL for (int q = 0; q < 4; q++) bv[q] = _mm512_maskz_loadu_##PS(lanes, b[q] + p);\
+        FB_FEW_UNROLL for (int q = 0; q < 4; q++)\
+            bv[q] = _mm512_maskz_loadu_##PS(lanes, b[q] + p);\
         FB_FEW_UNROLL for (int r = 0; r < R; r++) {\
             V av = _mm512_maskz_loadu_##PS(lanes, a + r * ars + p);\
             FB_FEW_UNROLL for (int q = 0; q < 4; q++)\
@@ -457,7 +458,7 @@ cdef enum:
     FEW_ROWS_MIN_N = 16        # columns of C: one vector
     FEW_ROWS_BT_MIN = 2        # op(B) = B'
     FEW_ROWS_BT_MIN_N = 4      # columns of C: one block
-    FEW_ROWS_BT_MIN_K = 64     # four vectors per dot product
+    FEW_ROWS_BT_MIN_K = 64     # terms per dot product (below, its final sum costs more)
     FEW_ROWS_A_BYTES = 65536   # A is read once per block of columns: kept in L2
 
 
