@@ -17,7 +17,7 @@ Shapes: square 8, 64, 512, 2048 and the training shapes (100x784)@(784x500)
 (a batch through a 784-500 layer), (500x100)@(100x784) (the weight gradient),
 (10x784)@(784x256) and (10x256)@(784x256).T (a minibatch of 10 through
 scikit-learn's default RBM and back through the same weights, few enough rows for
-fastblas's own loops in float32). A shape ending in t, such as 10x256x784t, gives
+fastblas's own loops: both in float32, the second in float64 too). A shape ending in t, such as 10x256x784t, gives
 B as the transpose of a C-ordered (n x k) array, the weights of a layer read
 backwards.
 
