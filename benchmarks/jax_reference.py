@@ -11,9 +11,11 @@ The network and its steps are ``references.NumpyMLP``'s: weights drawn by
 ``numpy.random.default_rng(seed)`` uniform in +-sqrt(6 / (fan_in + fan_out)) (W1,
 then W2), zero biases, softmax cross-entropy averaged over each minibatch (plus
 scikit-learn's L2 term ``alpha / 2 * ||W||^2 / batch`` when alpha > 0), plain SGD
-or Adam with scikit-learn's bias correction folded into the step size, the
-minibatches taken in order (no shuffling). A last, smaller minibatch gets its own
-compiled step.
+or Adam with scikit-learn's bias correction folded into the step size. The
+minibatches are taken in order, or, with ``shuffle=True``, in the order of rows
+each epoch is given (``epoch(X, y, order)``, a permutation, as scikit-learn's
+``shuffle`` draws one per epoch): each step gathers its rows. A last, smaller
+minibatch gets its own compiled step.
 
 This module imports without JAX; ``make_epoch`` raises ImportError when JAX is
 missing (``pip install jax jaxlib``). ``dtype="float64"`` turns on JAX's
@@ -49,14 +51,17 @@ def _initial_parameters(sizes, dtype, seed):
 
 
 def make_epoch(hidden, activation, solver, batch_size, learning_rate, dtype="float32",
-               seed=0, *, alpha=0.0, n_samples=60000, n_features=784, n_classes=10,
-               beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+               seed=0, *, alpha=0.0, shuffle=False, n_samples=60000, n_features=784,
+               n_classes=10, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
     """A compiled training epoch of an ``n_features``-``hidden``-``n_classes`` MLP.
 
     ``activation`` is "tanh" or "relu", ``solver`` "sgd" or "adam". Returns
     ``(epoch, compile_seconds)``: ``epoch(X, y)`` trains the model (held inside)
     for one epoch over X (``n_samples`` x ``n_features``, of ``dtype``) and the
-    integer labels y, and returns when the update is done; ``compile_seconds`` is
+    integer labels y, in minibatches of rows ``order[:batch_size]``,
+    ``order[batch_size:2 * batch_size]``, ... when ``shuffle`` (``order`` a
+    permutation of the rows, required then), and returns when the update is
+    done; ``compile_seconds`` is
     the time XLA took to compile it, excluded from every epoch;
     ``epoch.parameters()`` returns the current [W1, b1, W2, b2].
     """
@@ -98,13 +103,17 @@ def make_epoch(hidden, activation, solver, batch_size, learning_rate, dtype="flo
     n_full = n_samples // batch_size
     rest = n_samples - n_full * batch_size
 
-    def full_batches(state, X, y):
-        Xb = X[:n_full * batch_size].reshape(n_full, batch_size, n_features)
-        yb = y[:n_full * batch_size].reshape(n_full, batch_size)
-        return jax.lax.scan(step, state, (Xb, yb))[0]
+    def full_batches(state, X, y, order):
+        if order is None:
+            Xb = X[:n_full * batch_size].reshape(n_full, batch_size, n_features)
+            yb = y[:n_full * batch_size].reshape(n_full, batch_size)
+            return jax.lax.scan(step, state, (Xb, yb))[0]
+        rows = order[:n_full * batch_size].reshape(n_full, batch_size)
+        return jax.lax.scan(lambda s, r: step(s, (X[r], y[r])), state, rows)[0]
 
-    def last_batch(state, X, y):
-        return step(state, (X[n_full * batch_size:], y[n_full * batch_size:]))[0]
+    def last_batch(state, X, y, order):
+        rows = slice(n_full * batch_size, None) if order is None else order[n_full * batch_size:]
+        return step(state, (X[rows], y[rows]))[0]
 
     params = [jnp.asarray(p) for p in _initial_parameters(
         [n_features, hidden, n_classes], dtype, seed)]
@@ -112,23 +121,25 @@ def make_epoch(hidden, activation, solver, batch_size, learning_rate, dtype="flo
     state = (params, moments, [jnp.zeros_like(p) for p in params], jnp.zeros((), dtype))
     X_spec = jax.ShapeDtypeStruct((n_samples, n_features), dtype)
     y_spec = jax.ShapeDtypeStruct((n_samples,), np.int32)
+    order_spec = jax.ShapeDtypeStruct((n_samples,), np.int32) if shuffle else None
     begin = time.perf_counter()
-    compiled = [jax.jit(full_batches, donate_argnums=0).lower(state, X_spec, y_spec).compile()]
-    if rest:
-        compiled.append(jax.jit(last_batch, donate_argnums=0).lower(
-            state, X_spec, y_spec).compile())
+    compiled = [jax.jit(f, donate_argnums=0).lower(state, X_spec, y_spec, order_spec).compile()
+                for f in (full_batches, last_batch)[:2 if rest else 1]]
     compile_seconds = time.perf_counter() - begin
     held = {"state": state, "data": None}
 
-    def epoch(X, y):
+    def epoch(X, y, order=None):
+        if (order is None) == shuffle:
+            raise ValueError("give the epoch's order of rows exactly when shuffle=True")
         if held["data"] is None or held["data"][0] is not X or held["data"][1] is not y:
             # Copied to JAX arrays once per (X, y), not in every timed epoch.
             held["data"] = (X, y, jnp.asarray(np.asarray(X, dtype=dtype)),
                             jnp.asarray(np.asarray(y, dtype=np.int32)))
         X_jax, y_jax = held["data"][2:]
+        order = None if order is None else jnp.asarray(np.asarray(order, dtype=np.int32))
         state = held["state"]
         for run in compiled:
-            state = run(state, X_jax, y_jax)
+            state = run(state, X_jax, y_jax, order)
         held["state"] = jax.block_until_ready(state)
 
     def parameters():

@@ -328,6 +328,28 @@ def test_every_available_contender_trains_a_warm_model_one_epoch(name, tiny_data
             assert not np.array_equal(before, _snapshot(runner)), contender.name
 
 
+def test_jax_trains_scikit_learns_default_mlp_shuffled_each_epoch(tiny_data):
+    pytest.importorskip("jax")
+    recipe = _recipes.RECIPES["mlp-sklearn"].with_hidden(8).with_params(batch_size=20)
+    assert recipe.params["shuffle"] and bench_train.JaxEpoch.supports(recipe)
+    assert not bench_train.JaxEpoch.supports(recipe.with_params(solver="sgd", momentum=0.9))
+    X, y = tiny_data["float32"]
+    runner = bench_train.JaxEpoch(recipe, X, y)
+    epoch, orders = runner.epoch, []
+
+    def recorded_epoch(X, y, order):
+        orders.append(order)
+        epoch(X, y, order)
+
+    runner.epoch = recorded_epoch
+    before = epoch.parameters()[0]
+    runner()
+    runner()
+    assert not np.array_equal(before, epoch.parameters()[0])
+    assert all(np.array_equal(np.sort(o), np.arange(len(X))) for o in orders)
+    assert not np.array_equal(orders[0], orders[1])
+
+
 def test_gemm_floor_makes_the_products_of_any_layer_sizes(tiny_data):
     X, y = tiny_data["float64"]
     recipe = _recipes.RECIPES["mlp"].with_hidden([16, 8]).with_params(batch_size=50)

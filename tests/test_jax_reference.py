@@ -38,3 +38,25 @@ def test_epochs_match_the_numpy_reference(activation, solver, batch_size, lr):
                 reference.intercepts_[1]]
     for ours, theirs in zip([W1, b1, W2, b2], expected):
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_a_shuffled_epoch_takes_its_rows_in_the_order_given():
+    pytest.importorskip("jax")
+    rng = np.random.default_rng(1)
+    X = rng.random((100, 12)).astype(np.float32)
+    y = rng.integers(0, 3, 100)
+    order = rng.permutation(100)
+    arguments = (8, "relu", "adam", 32, 1e-3, "float32", 5)   # 100 = 3 x 32 + 4
+    sizes = dict(n_samples=100, n_features=12, n_classes=3)
+    shuffled, _ = jax_reference.make_epoch(*arguments, shuffle=True, **sizes)
+    in_order, _ = jax_reference.make_epoch(*arguments, **sizes)
+    with pytest.raises(ValueError, match="order"):
+        shuffled(X, y)
+    with pytest.raises(ValueError, match="order"):
+        in_order(X, y, order)
+    shuffled(X, y, order)
+    in_order(X[order], y[order])
+    for ours, theirs in zip(shuffled.parameters(), in_order.parameters()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    in_order(X, y)      # the in-order model, trained one epoch more, now differs
+    assert not np.allclose(shuffled.parameters()[0], in_order.parameters()[0], atol=1e-6)
