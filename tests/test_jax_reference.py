@@ -60,3 +60,25 @@ def test_a_shuffled_epoch_takes_its_rows_in_the_order_given():
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
     in_order(X, y)      # the in-order model, trained one epoch more, now differs
     assert not np.allclose(shuffled.parameters()[0], in_order.parameters()[0], atol=1e-6)
+
+
+def test_the_weight_penalty_adds_alpha_w_over_the_batch_to_the_gradient():
+    # one SGD step from the same weights, with and without the penalty: the
+    # steps differ by lr * alpha * W / batch for the weights, not at all for
+    # the intercepts (scikit-learn's L2 term, alpha / 2 * ||W||^2 / batch)
+    pytest.importorskip("jax")
+    rng = np.random.default_rng(2)
+    X = rng.random((20, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 20)
+    lr, alpha = 0.1, 0.5
+    arguments = (4, "tanh", "sgd", 20, lr, "float32", 7)
+    sizes = dict(n_samples=20, n_features=6, n_classes=3)
+    plain, _ = jax_reference.make_epoch(*arguments, **sizes)
+    penalised, _ = jax_reference.make_epoch(*arguments, alpha=alpha, **sizes)
+    initial = plain.parameters()
+    plain(X, y)
+    penalised(X, y)
+    for start, ours, theirs, is_weight in zip(initial, penalised.parameters(),
+                                              plain.parameters(), [True, False] * 2):
+        expected = -lr * alpha * start / 20 if is_weight else np.zeros_like(start)
+        np.testing.assert_allclose(ours - theirs, expected, rtol=1e-4, atol=2e-7)
