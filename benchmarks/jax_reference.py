@@ -61,8 +61,8 @@ def make_epoch(hidden, activation, solver, batch_size, learning_rate, dtype="flo
     integer labels y, in minibatches of rows ``order[:batch_size]``,
     ``order[batch_size:2 * batch_size]``, ... when ``shuffle`` (``order`` a
     permutation of the rows, required then), and returns when the update is
-    done; ``compile_seconds`` is
-    the time XLA took to compile it, excluded from every epoch;
+    done; ``compile_seconds`` is the time XLA took to compile it, excluded from
+    every epoch;
     ``epoch.parameters()`` returns the current [W1, b1, W2, b2].
     """
     if activation not in ("tanh", "relu"):
