@@ -1,8 +1,9 @@
 /* mlp_update.h: the optimizer steps of fastblas._mlp, one loop each over a block
  * of parameters, compiled for the CPU they run on.
  *
- * Each function is built for several instruction sets (cpu_clones.h): Adam's
- * sqrt and division run 16 floats at a time where AVX-512 is present.
+ * Each function is built for several instruction sets (cpu_clones.h), so that
+ * it runs 16 floats (8 doubles) at a time where AVX-512 is present; Adam's step
+ * has a hand-vectorised AVX-512 kernel besides (below), chosen at run time.
  *
  * Included by the generated _mlp.c, which is compiled with -fno-math-errno so
  * that sqrt vectorises (it need not set errno).
@@ -53,56 +54,72 @@ FB_CLONES static void fb_adam_##NAME(ptrdiff_t n, T *restrict w,                
 FB_DEFINE_UPDATES(float, float, sqrtf)
 FB_DEFINE_UPDATES(double, double, sqrt)
 
-/* Adam's float32 step for AVX-512 CPUs, hand-vectorised: the same formula, but
- * 1 / (sqrt(v) + eps) taken as the 14-bit reciprocal estimate refined by one
- * Newton step, r <- r (2 - d r) (relative error below 2^-23, so the step differs
- * from the divided one in its last bit at most). The CPU's one divider then does
- * the square root alone: the division would cost as much again, and Adam's
- * update of every parameter after every minibatch is the largest cost of a
- * small-batch epoch beyond its matrix products. */
+/* Adam's step for AVX-512 CPUs, hand-vectorised: the same formula, but
+ * 1 / (sqrt(v) + eps) taken as the 14-bit reciprocal estimate refined by Newton
+ * steps, r <- r (2 - d r), each of which doubles its correct bits: one for float
+ * (relative error below 2^-23), two for double (below 2^-52), so that the step
+ * differs from the divided one in its last bit at most. The CPU's one divider
+ * then does the square root alone: the division would cost as much again, and
+ * Adam's update of every parameter after every minibatch is the largest cost of
+ * a small-batch epoch beyond its matrix products.
+ *
+ * FB_DEFINE_AVX512_ADAM(T, NAME, V, M, LANES, S, NEWTON): T's vector V of LANES
+ * lanes, its mask type M, the intrinsics' suffix S (ps, pd), NEWTON steps. */
+#define FB_DEFINE_AVX512_ADAM(T, NAME, V, M, LANES, S, NEWTON)                         \
+__attribute__((target("avx512f")))                                                    \
+static void fb_adam_##NAME##_avx512(ptrdiff_t n, T *restrict w, const T *restrict grad, \
+                                    T *restrict m, T *restrict v, T l2, T lr,         \
+                                    T beta_1, T beta_2, T epsilon)                    \
+{                                                                                     \
+    const V b1 = _mm512_set1_##S(beta_1), b2 = _mm512_set1_##S(beta_2);              \
+    const V c1 = _mm512_set1_##S((T)1 - beta_1), c2 = _mm512_set1_##S((T)1 - beta_2); \
+    const V decay = _mm512_set1_##S(l2), rate = _mm512_set1_##S(lr);                  \
+    const V eps = _mm512_set1_##S(epsilon), two = _mm512_set1_##S(2);                 \
+    const V inf = _mm512_set1_##S(INFINITY);                                          \
+    for (ptrdiff_t i = 0; i < n; i += LANES) {                                        \
+        M lanes = n - i >= LANES ? (M)-1 : (M)((1u << (n - i)) - 1);                  \
+        V wi = _mm512_maskz_loadu_##S(lanes, w + i);                                  \
+        V g = _mm512_fmadd_##S(decay, wi, _mm512_maskz_loadu_##S(lanes, grad + i));   \
+        V mi = _mm512_fmadd_##S(b1, _mm512_maskz_loadu_##S(lanes, m + i),             \
+                                _mm512_mul_##S(c1, g));                               \
+        V vi = _mm512_fmadd_##S(b2, _mm512_maskz_loadu_##S(lanes, v + i),             \
+                                _mm512_mul_##S(c2, _mm512_mul_##S(g, g)));            \
+        V d = _mm512_add_##S(_mm512_sqrt_##S(vi), eps);                               \
+        V r = _mm512_rcp14_##S(d);                                                    \
+        /* the Newton steps, except where d is inf (r = 0 there, as m / inf) */       \
+        M finite = _mm512_cmp_##S##_mask(d, inf, _CMP_LT_OQ);                         \
+        for (int step = 0; step < NEWTON; step++)                                     \
+            r = _mm512_mask_mul_##S(r, finite, r, _mm512_fnmadd_##S(d, r, two));      \
+        _mm512_mask_storeu_##S(m + i, lanes, mi);                                     \
+        _mm512_mask_storeu_##S(v + i, lanes, vi);                                     \
+        _mm512_mask_storeu_##S(w + i, lanes,                                          \
+                               _mm512_fnmadd_##S(_mm512_mul_##S(rate, mi), r, wi));   \
+    }                                                                                 \
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 6))
 #include <immintrin.h>
-#define FB_HAVE_AVX512_ADAM 1
-__attribute__((target("avx512f")))
-static void fb_adam_float_avx512(ptrdiff_t n, float *restrict w, const float *restrict grad,
-                                 float *restrict m, float *restrict v, float l2, float lr,
-                                 float beta_1, float beta_2, float epsilon)
-{
-    const __m512 b1 = _mm512_set1_ps(beta_1), b2 = _mm512_set1_ps(beta_2);
-    const __m512 c1 = _mm512_set1_ps(1.0f - beta_1), c2 = _mm512_set1_ps(1.0f - beta_2);
-    const __m512 decay = _mm512_set1_ps(l2), rate = _mm512_set1_ps(lr);
-    const __m512 eps = _mm512_set1_ps(epsilon), two = _mm512_set1_ps(2.0f);
-    const __m512 inf = _mm512_set1_ps(INFINITY);
-    for (ptrdiff_t i = 0; i < n; i += 16) {
-        __mmask16 lanes = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        __m512 wi = _mm512_maskz_loadu_ps(lanes, w + i);
-        __m512 g = _mm512_fmadd_ps(decay, wi, _mm512_maskz_loadu_ps(lanes, grad + i));
-        __m512 mi = _mm512_fmadd_ps(b1, _mm512_maskz_loadu_ps(lanes, m + i), _mm512_mul_ps(c1, g));
-        __m512 vi = _mm512_fmadd_ps(b2, _mm512_maskz_loadu_ps(lanes, v + i),
-                                    _mm512_mul_ps(c2, _mm512_mul_ps(g, g)));
-        __m512 d = _mm512_add_ps(_mm512_sqrt_ps(vi), eps);
-        __m512 r = _mm512_rcp14_ps(d);
-        /* the Newton step, except where d is inf (r = 0 there, as m / inf) */
-        r = _mm512_mask_mul_ps(r, _mm512_cmp_ps_mask(d, inf, _CMP_LT_OQ), r,
-                               _mm512_fnmadd_ps(d, r, two));
-        _mm512_mask_storeu_ps(m + i, lanes, mi);
-        _mm512_mask_storeu_ps(v + i, lanes, vi);
-        _mm512_mask_storeu_ps(w + i, lanes, _mm512_fnmadd_ps(_mm512_mul_ps(rate, mi), r, wi));
-    }
-}
+FB_DEFINE_AVX512_ADAM(float, float, __m512, __mmask16, 16, ps, 1)
+FB_DEFINE_AVX512_ADAM(double, double, __m512d, __mmask8, 8, pd, 2)
+#define FB_RUNS_AVX512_ADAM() __builtin_cpu_supports("avx512f")
+#else
+#define FB_RUNS_AVX512_ADAM() 0
+#define fb_adam_float_avx512 fb_adam_float
+#define fb_adam_double_avx512 fb_adam_double
 #endif
 
-/* Adam's float32 step with the fastest kernel this CPU runs (chosen at run time). */
-static void fb_adam_step_float(ptrdiff_t n, float *w, const float *grad, float *m, float *v,
-                               float l2, float lr, float beta_1, float beta_2, float epsilon)
-{
-#ifdef FB_HAVE_AVX512_ADAM
-    if (__builtin_cpu_supports("avx512f")) {
-        fb_adam_float_avx512(n, w, grad, m, v, l2, lr, beta_1, beta_2, epsilon);
-        return;
-    }
-#endif
-    fb_adam_float(n, w, grad, m, v, l2, lr, beta_1, beta_2, epsilon);
+/* Adam's step with the fastest kernel this CPU runs (chosen at run time). */
+#define FB_DEFINE_ADAM_STEP(T, NAME)                                                  \
+static void fb_adam_step_##NAME(ptrdiff_t n, T *w, const T *grad, T *m, T *v, T l2,   \
+                                T lr, T beta_1, T beta_2, T epsilon)                  \
+{                                                                                     \
+    if (FB_RUNS_AVX512_ADAM())                                                        \
+        fb_adam_##NAME##_avx512(n, w, grad, m, v, l2, lr, beta_1, beta_2, epsilon);   \
+    else                                                                              \
+        fb_adam_##NAME(n, w, grad, m, v, l2, lr, beta_1, beta_2, epsilon);            \
 }
+
+FB_DEFINE_ADAM_STEP(float, float)
+FB_DEFINE_ADAM_STEP(double, double)
 
 #endif /* FASTBLAS_MLP_UPDATE_H */
