@@ -8,9 +8,12 @@
  * independent chains keep both units busy. R is every row of a square matrix up
  * to 16 AVX-512 registers of accumulators (fb_rows_*: 16 rows of 16 floats, 8
  * rows of 16 doubles), which leaves the other 16 registers for rows of B and the
- * broadcasts of A. A (1000, 16, 16) stack takes 66 ns a matrix in float32 (256
- * FMAs of 16 lanes: near the two-per-cycle peak) and 116 in float64, against
- * 189 and 358 for np.matmul (one thread, this machine's OpenBLAS, AVX2 kernels).
+ * broadcasts of A. On a Zen 4 core a (1000, 16, 16) stack took 66 ns a matrix in
+ * float32 (256 FMAs of 16 lanes: near the two-per-cycle peak) and 116 in
+ * float64, against 189 and 358 for np.matmul (one thread, OpenBLAS's AVX2
+ * kernels). On an Ice Lake Xeon (2.8 GHz, a shared virtual machine) whose cores
+ * ran about one 512-bit operation with a memory operand per cycle, where the
+ * broadcasts of A need one per FMA, it took 100 to 140 ns against 220 to 270.
  * C[i, j] sums its k products in order p = 0, ..., k-1, as a naive dot does; BLAS
  * may sum in another order, so the two agree to rounding.
  *
@@ -53,17 +56,20 @@
 #define FB_UNROLL
 #endif
 
-/* C[i:i+R, :] = A[i:i+R, :] B, R <= fb_rows_NAMExW, for rows of W elements held
- * as P vectors of L elements (64 bytes at most: one AVX-512 register each; GCC
- * spills a wider vector to memory) */
-#define FB_DEFINE_ROWS(T, NAME, W)                                                   \
+/* C[i:i+R, :] = A[i:i+R, :] B, R <= fb_rows_NAMExW, for rows of W elements of T
+ * computed in U (T, or a wider unsigned type for bytes) and held as P vectors of
+ * L elements (64 bytes at most: one AVX-512 register each; GCC spills a wider
+ * vector to memory) */
+#define FB_DEFINE_ROWS(T, U, NAME, W)                                                \
 enum {                                                                               \
-    fb_lanes_##NAME##x##W = W * sizeof(T) <= 64 ? W : 64 / sizeof(T),               \
+    fb_lanes_##NAME##x##W = W * sizeof(U) <= 64 ? W : 64 / sizeof(U),               \
     fb_parts_##NAME##x##W = W / fb_lanes_##NAME##x##W,                               \
-    fb_rows_##NAME##x##W = W * W * sizeof(T) <= FB_SMALL_ACC_BYTES                   \
-                           ? W : FB_SMALL_ACC_BYTES / (W * sizeof(T))                \
+    fb_rows_##NAME##x##W = W * W * sizeof(U) <= FB_SMALL_ACC_BYTES                   \
+                           ? W : FB_SMALL_ACC_BYTES / (W * sizeof(U))                \
 };                                                                                   \
-typedef T fb_##NAME##x##W                                                            \
+typedef U fb_##NAME##x##W                                                            \
+    __attribute__((vector_size(fb_lanes_##NAME##x##W * sizeof(U))));                 \
+typedef T fb_##NAME##x##W##_stored                                                   \
     __attribute__((vector_size(fb_lanes_##NAME##x##W * sizeof(T))));                 \
 static inline __attribute__((always_inline)) void fb_small_rows_##NAME##x##W(       \
     const ptrdiff_t R, ptrdiff_t k, const T *restrict a, ptrdiff_t ars,              \
@@ -71,19 +77,24 @@ static inline __attribute__((always_inline)) void fb_small_rows_##NAME##x##W(   
 {                                                                                    \
     enum { L = fb_lanes_##NAME##x##W, P = fb_parts_##NAME##x##W };                   \
     fb_##NAME##x##W acc[fb_rows_##NAME##x##W * P], row[P];                           \
+    fb_##NAME##x##W##_stored stored;                                                 \
     FB_UNROLL for (ptrdiff_t r = 0; r < R; r++)                                      \
         FB_UNROLL for (ptrdiff_t q = 0; q < P; q++)                                  \
             acc[r * P + q] = (fb_##NAME##x##W){0};                                   \
     for (ptrdiff_t p = 0; p < k; p++) {                                              \
-        FB_UNROLL for (ptrdiff_t q = 0; q < P; q++)                                  \
-            __builtin_memcpy(&row[q], b + p * brs + q * L, sizeof row[q]);           \
+        FB_UNROLL for (ptrdiff_t q = 0; q < P; q++) {                                \
+            __builtin_memcpy(&stored, b + p * brs + q * L, sizeof stored);           \
+            row[q] = __builtin_convertvector(stored, fb_##NAME##x##W);               \
+        }                                                                            \
         FB_UNROLL for (ptrdiff_t r = 0; r < R; r++)                                  \
             FB_UNROLL for (ptrdiff_t q = 0; q < P; q++)                              \
-                acc[r * P + q] += a[r * ars + p * acs] * row[q];                     \
+                acc[r * P + q] += (U)a[r * ars + p * acs] * row[q];                  \
     }                                                                                \
     FB_UNROLL for (ptrdiff_t r = 0; r < R; r++)                                      \
-        FB_UNROLL for (ptrdiff_t q = 0; q < P; q++)                                  \
-            __builtin_memcpy(c + r * crs + q * L, &acc[r * P + q], sizeof row[q]);   \
+        FB_UNROLL for (ptrdiff_t q = 0; q < P; q++) {                                \
+            stored = __builtin_convertvector(acc[r * P + q], fb_##NAME##x##W##_stored); \
+            __builtin_memcpy(c + r * crs + q * L, &stored, sizeof stored);           \
+        }                                                                            \
 }                                                                                    \
                                                                                      \
 static inline __attribute__((always_inline)) void fb_small_product_##NAME##x##W(    \
@@ -116,8 +127,8 @@ static inline __attribute__((always_inline)) void fb_small_product_##NAME##x##W(
 
 /* C_s = A_s B_s for s < count, A_s = a + s*as, B_s = b + s*bs, C_s = c + s*cs;
  * -1 (nothing done) when n is not one of the widths WIDTHS lists. */
-#define FB_DEFINE_SMALL_MATMUL(T, NAME, WIDTHS)                                       \
-WIDTHS(FB_DEFINE_ROWS, T, NAME)                                                      \
+#define FB_DEFINE_SMALL_MATMUL(T, U, NAME, WIDTHS)                                    \
+WIDTHS(FB_DEFINE_ROWS, T, U, NAME)                                                      \
 FB_SMALL_CLONES static int fb_small_matmul_##NAME(                                  \
     ptrdiff_t count, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,                          \
     const T *a, ptrdiff_t as, ptrdiff_t ars, ptrdiff_t acs,                          \
@@ -125,23 +136,27 @@ FB_SMALL_CLONES static int fb_small_matmul_##NAME(                              
     T *c, ptrdiff_t cs, ptrdiff_t crs)                                               \
 {                                                                                    \
     switch (n) {                                                                     \
-    WIDTHS(FB_SMALL_CASE_OF, T, NAME)                                                \
+    WIDTHS(FB_SMALL_CASE_OF, T, U, NAME)                                             \
     }                                                                                \
     return -1;                                                                       \
 }
 
-#define FB_SMALL_CASE_OF(T, NAME, W) FB_SMALL_CASE(NAME, W)
-#define FB_SMALL_WIDTHS(X, T, NAME) X(T, NAME, 2) X(T, NAME, 4) X(T, NAME, 8) X(T, NAME, 16)
+#define FB_SMALL_CASE_OF(T, U, NAME, W) FB_SMALL_CASE(NAME, W)
+#define FB_SMALL_WIDTHS(X, T, U, NAME) \
+    X(T, U, NAME, 2) X(T, U, NAME, 4) X(T, U, NAME, 8) X(T, U, NAME, 16)
 
-FB_DEFINE_SMALL_MATMUL(float, float32, FB_SMALL_WIDTHS)
-FB_DEFINE_SMALL_MATMUL(double, float64, FB_SMALL_WIDTHS)
-/* Integer stacks in unsigned arithmetic of the element's width: sums and products
- * modulo 2^bits, in any order, are exactly NumPy's results with its wraparound,
- * for the signed types too (two's complement has the same bits). */
-FB_DEFINE_SMALL_MATMUL(uint8_t, uint8, FB_SMALL_WIDTHS)
-FB_DEFINE_SMALL_MATMUL(uint16_t, uint16, FB_SMALL_WIDTHS)
-FB_DEFINE_SMALL_MATMUL(uint32_t, uint32, FB_SMALL_WIDTHS)
-FB_DEFINE_SMALL_MATMUL(uint64_t, uint64, FB_SMALL_WIDTHS)
+FB_DEFINE_SMALL_MATMUL(float, float, float32, FB_SMALL_WIDTHS)
+FB_DEFINE_SMALL_MATMUL(double, double, float64, FB_SMALL_WIDTHS)
+/* Integer stacks in unsigned arithmetic: sums and products modulo 2^bits, in any
+ * order, are exactly NumPy's results with its wraparound, for the signed types
+ * too (two's complement has the same bits). Bytes are computed in 16 bits (x86
+ * has no byte multiply, so 8-bit lanes cost a widening and a narrowing per
+ * term) and only the low 8 bits stored: those of a sum of products depend on
+ * the low 8 bits of the operands alone. */
+FB_DEFINE_SMALL_MATMUL(uint8_t, uint16_t, uint8, FB_SMALL_WIDTHS)
+FB_DEFINE_SMALL_MATMUL(uint16_t, uint16_t, uint16, FB_SMALL_WIDTHS)
+FB_DEFINE_SMALL_MATMUL(uint32_t, uint32_t, uint32, FB_SMALL_WIDTHS)
+FB_DEFINE_SMALL_MATMUL(uint64_t, uint64_t, uint64, FB_SMALL_WIDTHS)
 
 /* The stack above for elements of `size` bytes, float and double (floating) or
  * integers of either signedness; -1 (nothing done) when there is no kernel. */
