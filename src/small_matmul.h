@@ -92,7 +92,8 @@ static inline __attribute__((always_inline)) void fb_small_rows_##NAME##x##W(   
     }                                                                                \
     FB_UNROLL for (ptrdiff_t r = 0; r < R; r++)                                      \
         FB_UNROLL for (ptrdiff_t q = 0; q < P; q++) {                                \
-            stored = __builtin_convertvector(acc[r * P + q], fb_##NAME##x##W##_stored); \
+            stored = __builtin_convertvector(acc[r * P + q],                         \
+                                             fb_##NAME##x##W##_stored);              \
             __builtin_memcpy(c + r * crs + q * L, &stored, sizeof stored);           \
         }                                                                            \
 }                                                                                    \
@@ -127,8 +128,8 @@ static inline __attribute__((always_inline)) void fb_small_product_##NAME##x##W(
 
 /* C_s = A_s B_s for s < count, A_s = a + s*as, B_s = b + s*bs, C_s = c + s*cs;
  * -1 (nothing done) when n is not one of the widths WIDTHS lists. */
-#define FB_DEFINE_SMALL_MATMUL(T, U, NAME, WIDTHS)                                    \
-WIDTHS(FB_DEFINE_ROWS, T, U, NAME)                                                      \
+#define FB_DEFINE_SMALL_MATMUL(T, U, NAME, WIDTHS)                                   \
+WIDTHS(FB_DEFINE_ROWS, T, U, NAME)                                                   \
 FB_SMALL_CLONES static int fb_small_matmul_##NAME(                                  \
     ptrdiff_t count, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,                          \
     const T *a, ptrdiff_t as, ptrdiff_t ars, ptrdiff_t acs,                          \
