@@ -17,9 +17,10 @@ sliced and broadcast operands are all read in place. The results are NumPy's:
   (converting a vector for BLAS costs more than the product itself).
 
 The matrix functions return 0, or -1 when their workspace (a few MB, see
-``ExactOptions``) cannot be allocated or exceeds ``max_workspace``. ``half_matmul`` and ``half_dot`` round
-with NumPy's ``npy_float_to_half``: link NumPy's ``npymath`` library
-(``numpy/_core/lib``) into a module that calls them.
+``ExactOptions``) cannot be allocated or exceeds ``max_workspace``. ``half_matmul``
+and ``half_dot`` convert float16 with the compiler's ``_Float16`` (GCC >= 12), else
+with NumPy's ``npy_half_to_float``/``npy_float_to_half``: link NumPy's ``npymath``
+library (``numpy/_core/lib``) into a module that calls them.
 
 How an integer product reaches BLAS
 -----------------------------------
@@ -62,7 +63,7 @@ ctypedef fused _real:
     double
 
 cdef extern from "numpy/halffloat.h":
-    uint16_t npy_float_to_half(float f) noexcept nogil
+    pass    # npy_half_to_float and npy_float_to_half, for compilers without _Float16
 
 
 # The contiguous conversion loops of the blocked product, in C so that each is
@@ -123,6 +124,35 @@ cdef extern from *:
     FB_EXACT_CLONES static void fb_exact_store_acc(int type, const uint64_t *acc, ptrdiff_t n,
                                                    void *dst)
     { FB_EXACT_SWITCH(FB_EXACT_NARROW, uint64_t) }
+
+    /* float16 <-> float32 for the blocked float16 product, n elements `stride`
+     * apart on the float16 side. Both are IEEE conversions (round to nearest
+     * even; infinities, NaNs and subnormals kept), the values of NumPy's
+     * npy_half_to_float and npy_float_to_half, which convert one element a call;
+     * with _Float16 (GCC >= 12) and F16C (x86-64-v3 and up) the compiler converts
+     * 8 or 16 at a time (vcvtph2ps, vcvtps2ph). */
+    #if defined(__FLT16_MANT_DIG__)
+    #define FB_HALF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+    typedef _Float16 __attribute__((may_alias)) fb_half;
+    #define FB_HALF_TO_FLOAT(h) ((float)*(const fb_half *)&(h))
+    #define FB_FLOAT_TO_HALF(f, h) (*(fb_half *)&(h) = (fb_half)(f))
+    #else
+    #define FB_HALF_CLONES
+    #define FB_HALF_TO_FLOAT(h) npy_half_to_float(h)
+    #define FB_FLOAT_TO_HALF(f, h) ((h) = npy_float_to_half(f))
+    #endif
+    FB_HALF_CLONES static void fb_half_load(const uint16_t *src, ptrdiff_t n, ptrdiff_t stride,
+                                            float *dst)
+    {
+        if (stride == 1) for (ptrdiff_t i = 0; i < n; i++) dst[i] = FB_HALF_TO_FLOAT(src[i]);
+        else for (ptrdiff_t i = 0; i < n; i++) dst[i] = FB_HALF_TO_FLOAT(src[i * stride]);
+    }
+    FB_HALF_CLONES static void fb_half_store(const float *tile, ptrdiff_t n, uint16_t *dst,
+                                             ptrdiff_t stride)
+    {
+        if (stride == 1) for (ptrdiff_t i = 0; i < n; i++) FB_FLOAT_TO_HALF(tile[i], dst[i]);
+        else for (ptrdiff_t i = 0; i < n; i++) FB_FLOAT_TO_HALF(tile[i], dst[i * stride]);
+    }
     """
     enum:
         FB_INT8, FB_UINT8, FB_INT16, FB_UINT16, FB_INT32, FB_UINT32, FB_INT64, FB_UINT64
@@ -136,6 +166,10 @@ cdef extern from *:
                                void *dst) noexcept nogil
     void fb_exact_store_acc(int type, const uint64_t *acc, Py_ssize_t n,
                             void *dst) noexcept nogil
+    void fb_half_load(const uint16_t *src, Py_ssize_t n, Py_ssize_t stride,
+                      float *dst) noexcept nogil
+    void fb_half_store(const float *tile, Py_ssize_t n, uint16_t *dst,
+                       Py_ssize_t stride) noexcept nogil
     void fb_exact_flush_float(const float *tile, Py_ssize_t n, int shift,
                               uint64_t *acc) noexcept nogil
     void fb_exact_flush_double(const double *tile, Py_ssize_t n, int shift,
@@ -287,9 +321,8 @@ cdef inline void _load(_real *dst, const integer *src, Py_ssize_t outer, Py_ssiz
         row = src + o * so
         out = dst + o * inner
         if kind == _HALF:
-            if integer is uint16_t:
-                for i in range(inner):
-                    out[i] = <_real>half_to_float(row[i * si])
+            if integer is uint16_t and _real is float:   # float16 sums in float32 only
+                fb_half_load(row, inner, si, out)
         elif si == 1:
             if _real is float:
                 fb_exact_load_float(_type_code(row), row, inner,
@@ -356,10 +389,12 @@ cdef inline uint16_t half_dot(Py_ssize_t n, const uint16_t *x, Py_ssize_t incx,
     """float16 dot product: the products summed in float32 in index order, then
     rounded to float16 (NumPy's own float16 dot, bit for bit)."""
     cdef float s = 0
+    cdef uint16_t h
     cdef Py_ssize_t i
     for i in range(n):
         s = s + half_to_float(x[i * incx]) * half_to_float(y[i * incy])
-    return npy_float_to_half(s)
+    fb_half_store(&s, 1, &h, 1)
+    return h
 
 
 cdef inline void _loop_product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
@@ -494,7 +529,12 @@ cdef inline void _store(_Kind kind, bint single, const void *tile, const uint64_
     """C = the tile's sums, from the integer accumulator when there is one."""
     cdef Py_ssize_t i, j, t
     cdef uint64_t v
-    if kind != _HALF and ccs == 1:
+    if kind == _HALF:
+        if integer is uint16_t:
+            for i in range(rows):
+                fb_half_store(<const float *>tile + i * cols, cols, c + i * crs, ccs)
+        return
+    if ccs == 1:
         for i in range(rows):
             if acc != NULL:
                 fb_exact_store_acc(_type_code(c), acc + i * cols, cols, c + i * crs)
@@ -508,10 +548,6 @@ cdef inline void _store(_Kind kind, bint single, const void *tile, const uint64_
     for i in range(rows):
         for j in range(cols):
             t = i * cols + j
-            if kind == _HALF:
-                if integer is uint16_t:
-                    c[i * crs + j * ccs] = npy_float_to_half((<const float *>tile)[t])
-                continue
             if acc != NULL:
                 v = acc[t]
             elif single:

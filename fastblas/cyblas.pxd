@@ -529,8 +529,9 @@ cdef inline void gemm(char transa, char transb, int m, int n, int k,
 # on converted blocks, splitting large integers into slices when a float product
 # would not be exact; bool on blocks packed 8 terms to a byte, with no BLAS call;
 # int_dot / bool_dot / half_dot are the vector products. Strides are in elements,
-# any sign; the matrix functions return -1 when out of memory. half_* round with
-# NumPy's npy_float_to_half: link NumPy's npymath library into the caller.
+# any sign; the matrix functions return -1 when out of memory. half_* convert with
+# the compiler's _Float16 (GCC >= 12), else with NumPy's npy_half_to_float and
+# npy_float_to_half: link NumPy's npymath library into the caller.
 from fastblas._exact cimport (ExactOptions, bool_dot, bool_matmul, exact_defaults,
                               half_dot, half_matmul, half_to_float, int_dot,
                               int_matmul, integer)

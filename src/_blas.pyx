@@ -1139,10 +1139,15 @@ cdef inline Operand operand(cnp.ndarray x, int rows_axis, int cols_axis) noexcep
 
 
 cdef int run_exact(Exact t, Operand a, Operand b, Operand c) except -1:
-    """c = a @ b, without the GIL when the product is long."""
+    """c = a @ b, without the GIL when the product is long. float16 reports its
+    floating-point errors (overflow to inf, inf * 0, ...) as np.dot does."""
+    if t == HALF:
+        clear_fp_errors()
     cdef PyThreadState *state = release_gil_if(a.rows * a.cols * b.cols >= NOGIL_MIN_FLOPS)
     cdef int status = exact_kernel(t, a, b, c)
     restore_gil(state)
+    if t == HALF:
+        report_fp_errors(b"dot", c.data)
     if status != 0:
         raise MemoryError("no memory for the workspace of an exact product")
     return 0
@@ -1473,7 +1478,8 @@ cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
                 s.sb[d] = batch_stride(b, d, nd)
 
     cdef int status = 0
-    if floating:
+    cdef bint reports = floating or exact_type(a) == HALF    # integers raise no flags
+    if reports:
         clear_fp_errors()
     cdef PyThreadState *state = release_gil_if(
         cnp.PyArray_SIZE(c) * oa.cols >= NOGIL_MIN_FLOPS)
@@ -1482,7 +1488,7 @@ cdef object matmul_stack(cnp.ndarray a, cnp.ndarray b, object out):
     else:
         status = exact_stack(exact_type(a), &s, oa, ob, oc)
     restore_gil(state)
-    if floating:
+    if reports:
         report_fp_errors(b"matmul", oc.data)
     if status != 0:
         raise MemoryError("no memory for the workspace of an exact product")

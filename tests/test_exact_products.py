@@ -222,8 +222,8 @@ def test_every_float16_value_converts_exactly(exact_options, path):
     every = np.arange(2**16, dtype=np.uint16).view(np.float16)
     for column in [every[:, None], every[None, :].T]:
         one = np.ones((1, 2), np.float16)
-        got = fastblas.dot(column, one)                  # x * 1, rounded back: x
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"):              # the signalling NaNs
+            got = fastblas.dot(column, one)              # x * 1, rounded back: x
             np.testing.assert_array_equal(got, np.dot(column, one))
         assert got.dtype == np.float16
 
@@ -234,6 +234,41 @@ def test_float16_inf_and_nan_propagate(exact_options):
     b = np.array([[1, 2], [1, -1]], np.float16)
     with np.errstate(all="ignore"):
         np.testing.assert_array_equal(fastblas.dot(a, b), np.dot(a, b))
+
+
+def float16_error(product, a, b):
+    """The FloatingPointError message of product(a, b) with every error raised,
+    or None."""
+    with np.errstate(all="raise"):
+        try:
+            product(a, b)
+        except FloatingPointError as error:
+            return str(error)
+    return None
+
+
+@pytest.mark.parametrize("path", ["default", "tiles"])
+@pytest.mark.parametrize("shape", [(64,), (2, 2), (64, 64), (3, 64, 64)], ids=str)
+@pytest.mark.parametrize("case", ["overflow", "invalid", "none"])
+def test_float16_errors_reported_as_numpy_does(exact_options, path, shape, case):
+    # overflow: sums of 60000**2 beyond float16's 65504; invalid: inf * 0 in
+    # every sum; none: ordinary values
+    exact_options(**PATHS[path])
+    a = np.full(shape, 60000 if case == "overflow" else 0.5, np.float16)
+    b = a.copy()
+    if case == "invalid":                # the first term of every sum
+        a[..., 0] = np.inf
+        if b.ndim == 1:
+            b[0] = 0
+        else:
+            b[..., 0, :] = 0
+    fb_product, np_product = ((fastblas.matmul, np.matmul) if len(shape) == 3
+                              else (fastblas.dot, np.dot))
+    expected = float16_error(np_product, a, b)
+    assert (expected is None) == (case == "none")
+    assert float16_error(fb_product, a, b) == expected
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(fb_product(a, b), np_product(a, b))
 
 
 VECTOR_LAYOUT_NAMES = [name for name in VECTOR_LAYOUTS if name != "odd_byte_stride_negative"]
