@@ -130,7 +130,9 @@ cdef extern from *:
      * even; infinities, NaNs and subnormals kept), the values of NumPy's
      * npy_half_to_float and npy_float_to_half, which convert one element a call;
      * with _Float16 (GCC >= 12) and F16C (x86-64-v3 and up) the compiler converts
-     * 8 or 16 at a time (vcvtph2ps, vcvtps2ph). */
+     * 8 or 16 at a time (vcvtph2ps, vcvtps2ph). An overflow to inf sets MXCSR's
+     * flag, which the caller's np.errstate check reads; npy_float_to_half raises
+     * it in the x87 status word instead, unseen by that check (the fallback). */
     #if defined(__FLT16_MANT_DIG__)
     #define FB_HALF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
     typedef _Float16 __attribute__((may_alias)) fb_half;
