@@ -134,14 +134,19 @@ cdef extern from *:
      * flag, which the caller's np.errstate check reads; npy_float_to_half raises
      * it in the x87 status word instead, unseen by that check (the fallback). */
     #if defined(__FLT16_MANT_DIG__)
-    #define FB_HALF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
     typedef _Float16 __attribute__((may_alias)) fb_half;
     #define FB_HALF_TO_FLOAT(h) ((float)*(const fb_half *)&(h))
     #define FB_FLOAT_TO_HALF(f, h) (*(fb_half *)&(h) = (fb_half)(f))
+    #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && \
+        !defined(__clang__) && __GNUC__ >= 12
+    #define FB_HALF_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+    #endif
     #else
-    #define FB_HALF_CLONES
     #define FB_HALF_TO_FLOAT(h) npy_half_to_float(h)
     #define FB_FLOAT_TO_HALF(f, h) ((h) = npy_float_to_half(f))
+    #endif
+    #ifndef FB_HALF_CLONES
+    #define FB_HALF_CLONES
     #endif
     FB_HALF_CLONES static void fb_half_load(const uint16_t *src, ptrdiff_t n, ptrdiff_t stride,
                                             float *dst)
