@@ -21,7 +21,8 @@ A second table per configuration compares BLAS thread counts for fastblas
 (float32): 1 and 2 threads, the automatic choice when the estimators have
 ``n_threads``, and two models trained at once on two Python threads (as joblib's
 threading backend runs them, one BLAS thread each) against the same two epochs
-one after the other.
+one after the other; then two gemm floors the same way, the speed-up two cores
+give the products alone, which bounds the models' pair.
 
 Run as ``fastblas bench train`` or ``python -m fastblas.benchmarks.bench_train``.
 """
@@ -503,7 +504,8 @@ class WithThreads:
 
 class TwoModels:
     """Two warm models: one epoch of each, one after the other or on two Python
-    threads at once, one BLAS thread each.
+    threads at once, one BLAS thread each. Two gemm floors, the same way, show
+    how far two cores speed up the products alone: the bound of the models' pair.
 
     The two threads are a pool started once, untimed, as GridSearchCV's joblib
     pool is started once for all its fits. A joblib ``Parallel`` call per pair of
@@ -591,8 +593,8 @@ def comparison_rows(recipe, threads):
 
 def thread_rows(recipe, cores):
     """fastblas float32 at 1 and ``cores`` (the usable cores) BLAS threads, its own
-    choice when it has ``n_threads``, and two models one after the other against two
-    at once."""
+    choice when it has ``n_threads``, and two models (then two gemm floors, their
+    products alone) one after the other against two at once."""
     has_n_threads = _fastblas_has_n_threads(recipe.model)
     epoch = FastblasEpoch
     rows = {}
@@ -615,11 +617,17 @@ def thread_rows(recipe, cores):
         for parallel, label in ((False, SEQUENTIAL), (True, PARALLEL)):
             rows[label] = ("float32", lambda X, y, p=parallel: TwoModels(
                 epoch(recipe, X, y, **options), epoch(recipe, X, y, **options), p))
+        for parallel, label in ((False, FLOORS_SEQUENTIAL), (True, FLOORS_PARALLEL)):
+            rows[label] = ("float32", lambda X, y, p=parallel: TwoModels(
+                GemmFloor(recipe, X, y), GemmFloor(recipe, X, y), p))
     return rows
 
 
 SEQUENTIAL = "2 models, one after the other (1 BLAS thread)"
 PARALLEL = "2 models on 2 Python threads (1 BLAS thread each)"
+FLOORS_SEQUENTIAL = "2 gemm floors, one after the other (1 BLAS thread)"
+FLOORS_PARALLEL = "2 gemm floors on 2 Python threads (1 BLAS thread each)"
+PAIRS = (SEQUENTIAL, PARALLEL, FLOORS_SEQUENTIAL, FLOORS_PARALLEL)
 
 
 # ---------------------------------------------------------------- tables
@@ -655,7 +663,7 @@ def thread_table(timed, n_samples, markdown=False):
     rows = []
     for label, (t, warmup) in timed.items():
         # Two models train 2 epochs' worth of samples per call.
-        samples = 2 * n_samples if label in (SEQUENTIAL, PARALLEL) else n_samples
+        samples = 2 * n_samples if label in PAIRS else n_samples
         rows.append([label, _timing.format_timing(t), f"{samples / t:,.0f}",
                      f"{one_thread / t:.2f}x" if samples == n_samples else "-",
                      _timing.format_significant(warmup)])
@@ -664,6 +672,9 @@ def thread_table(timed, n_samples, markdown=False):
         speedup = timed[SEQUENTIAL][0] / timed[PARALLEL][0]
         table += (f"\n\n2 models on 2 Python threads: {speedup:.2f}x the speed of the same "
                   "2 epochs one after the other")
+    if FLOORS_PARALLEL in timed:
+        speedup = timed[FLOORS_SEQUENTIAL][0] / timed[FLOORS_PARALLEL][0]
+        table += (f"; their products alone (2 gemm floors): {speedup:.2f}x")
     return table
 
 
@@ -709,8 +720,7 @@ def _speedups(table):
     rows = table["rows"]
     if table["kind"] == "threads":
         # per model-epoch, so that two models at once compare with one model
-        per_epoch = [r["seconds"] / (2 if r["label"] in (SEQUENTIAL, PARALLEL) else 1)
-                     for r in rows]
+        per_epoch = [r["seconds"] / (2 if r["label"] in PAIRS else 1) for r in rows]
         return ([r["label"].replace(" (", "\n(") for r in rows],
                 [per_epoch[0] / t for t in per_epoch], ["tab:blue"] * len(rows),
                 "fastblas on 1 BLAS thread, per model")
@@ -751,11 +761,11 @@ its spread, the speed-up over the NumPy reference and over scikit-learn (same
 dtype), and the distance to the gemm floor. fastblas's RBM trains its epoch by
 fit with warm_start; scikit-learn's, which has no warm_start, by partial_fit
 per minibatch, which validates its input on every call. A second table per
-configuration compares fastblas's BLAS thread counts, and 2 models trained at
-once on 2 threads against the same 2 one after the other. mlp-lbfgs times whole
-fits instead, fastblas's and scikit-learn's from the same initial weights: the
-time per function evaluation and the number of evaluations, separately, and the
-final loss."""
+configuration compares fastblas's BLAS thread counts, and 2 models (then 2 gemm
+floors) trained at once on 2 threads against the same 2 one after the other.
+mlp-lbfgs times whole fits instead, fastblas's and scikit-learn's from the same
+initial weights: the time per function evaluation and the number of
+evaluations, separately, and the final loss."""
 
 EPILOG = """\
 Each time is the median of the rounds, with the interquartile range as a % of

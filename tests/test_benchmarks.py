@@ -366,12 +366,29 @@ def test_thread_rows_compare_thread_counts_and_two_models_at_once():
     recipe = _recipes.RECIPES["mlp"]
     labels = list(bench_train.thread_rows(recipe, cores=2))
     assert labels[:2] == ["fastblas, 1 BLAS thread", "fastblas, 2 BLAS threads"]
-    assert bench_train.SEQUENTIAL in labels and bench_train.PARALLEL in labels
+    assert labels[-4:] == [bench_train.SEQUENTIAL, bench_train.PARALLEL,
+                           bench_train.FLOORS_SEQUENTIAL, bench_train.FLOORS_PARALLEL]
     assert ("fastblas, automatic (n_threads=None)" in labels) == \
         bench_train._fastblas_has_n_threads("mlp")
     assert list(bench_train.thread_rows(recipe, cores=1)) == ["fastblas, 1 BLAS thread"] + (
         ["fastblas, automatic (n_threads=None)"] if bench_train._fastblas_has_n_threads("mlp")
         else [])
+
+
+def test_thread_table_counts_both_epochs_of_a_pair_and_gives_both_speedups():
+    def row(seconds):
+        return _timing.Timing([seconds] * 3), 0.1
+    timed = {"fastblas, 1 BLAS thread": row(1.0),
+             bench_train.SEQUENTIAL: row(2.0), bench_train.PARALLEL: row(1.25),
+             bench_train.FLOORS_SEQUENTIAL: row(1.0), bench_train.FLOORS_PARALLEL: row(0.4)}
+    table = bench_train.thread_table(timed, n_samples=1000)
+    assert "2 models on 2 Python threads: 1.60x the speed" in table
+    assert "their products alone (2 gemm floors): 2.50x" in table
+    lines = table.splitlines()
+    floors = next(line for line in lines if line.startswith(bench_train.FLOORS_PARALLEL))
+    assert "5,000" in floors            # 2 x 1000 samples in 0.4 s
+    one = next(line for line in lines if line.startswith("fastblas, 1 BLAS thread"))
+    assert "1,000" in one and "1.00x" in one
 
 
 def test_rows_warm_up_then_take_turns_each_epoch_after_a_pause(monkeypatch, tiny_data):

@@ -102,6 +102,63 @@ def test_blas_threads_scoped_and_restored():
         assert blas_thread_counts() == before
 
 
+def test_overlapping_fits_in_threads_share_one_limit_restored_by_the_last():
+    # As joblib's threading backend runs them: the first fit ends while the
+    # second runs. The second must keep its limit, and the limits from before
+    # both come back only when it ends (each fit restoring what it found gave
+    # the second 2 threads, and left the process at 1 for good).
+    events = {name: threading.Event() for name in ("first in", "first out", "go")}
+    seen = {}
+
+    def first_fit():
+        with _common.blas_threads(1):
+            events["first in"].set()
+            events["go"].wait(10)
+        events["first out"].set()
+
+    def second_fit():
+        events["first in"].wait(10)
+        with _common.blas_threads(1):
+            seen["both running"] = blas_thread_counts()
+            events["go"].set()
+            events["first out"].wait(10)
+            seen["first ended"] = blas_thread_counts()
+
+    # 2 threads before the fits, set by this (the main) thread, which then lets
+    # other threads change the limit (threadpoolctl >= 3.8 keeps it to one)
+    release = getattr(threadpoolctl.OpenBLASController, "clear_controlling_thread",
+                      lambda: None)
+    before = threadpoolctl.threadpool_limits(limits=2, user_api="blas")
+    release()
+    try:
+        threads = [threading.Thread(target=fit) for fit in (first_fit, second_fit)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+        seen["both ended"] = blas_thread_counts()
+    finally:
+        before.restore_original_limits()
+        release()
+    assert seen == {"both running": {1}, "first ended": {1}, "both ended": {2}}
+
+
+def test_fits_in_threads_leave_the_limit_to_an_enclosing_threadpool_limits():
+    # threadpoolctl's pattern for thread pools: the main thread limits them all
+    seen = []
+
+    def fit():
+        with _common.blas_threads(2):
+            seen.append(blas_thread_counts())
+
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        worker = threading.Thread(target=fit)
+        worker.start()
+        worker.join(20)
+        seen.append(blas_thread_counts())
+    assert seen == [{1}, {1}]
+
+
 def test_concurrent_or_threaded_fits_choose_one_thread():
     big = [(4000, 4000, 4000)]
     inside, release = threading.Event(), threading.Event()

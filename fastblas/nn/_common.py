@@ -41,8 +41,9 @@ matrix products and the cores this process may use now:
   already keep the cores busy, one model each.
 
 ``blas_threads(count)`` is the context manager a fit runs in: threadpoolctl
-limits the BLAS libraries to ``count`` threads and restores them afterwards;
-``describe_blas_threads`` words the count for verbose output.
+limits the BLAS libraries to ``count`` threads, and the last of the fits
+running at once restores them; ``describe_blas_threads`` words the count for
+verbose output.
 """
 import contextlib
 import os
@@ -142,6 +143,7 @@ def _running_threads_of_others():
 
 _lock = threading.Lock()
 _fits_running = 0        # fits inside blas_threads() in this process
+_limits_before = None    # the first running fit's limiter: the limits before it
 _controller = None
 
 
@@ -190,14 +192,42 @@ def describe_blas_threads(count, n_threads):
 
 @contextlib.contextmanager
 def blas_threads(count):
-    """Run the block (a fit) with the BLAS libraries limited to ``count`` threads,
-    restored afterwards (threadpoolctl, as scikit-learn's KMeans limits its loops)."""
-    global _fits_running
+    """Run the block (a fit) with the BLAS libraries limited to ``count`` threads
+    (threadpoolctl, as scikit-learn's KMeans limits its loops).
+
+    The limit is process-wide, and fits overlap in joblib's threads, so the
+    fits running at once share one scope: each sets the limit to its count as it
+    starts, and the last to end restores the limits from before the first.
+    (Each restoring what it found would give a fit still running the limits from
+    before both, and leave the process at the last limit found.)
+    """
+    global _fits_running, _limits_before
     with _lock:
+        limiter = _change_blas_limits(
+            lambda: _threadpool_controller().limit(limits=count, user_api="blas"))
+        if _fits_running == 0:
+            _limits_before = limiter
         _fits_running += 1
     try:
-        with _threadpool_controller().limit(limits=count, user_api="blas"):
-            yield count
+        yield count
     finally:
         with _lock:
             _fits_running -= 1
+            if _fits_running == 0:
+                _change_blas_limits(_limits_before.restore_original_limits)
+                _limits_before = None
+
+
+def _change_blas_limits(change):
+    """Return change(), a change of the BLAS limits, then let other threads make
+    the next. threadpoolctl >= 3.8 gives the thread that changes OpenBLAS's limit
+    the control of it (other threads' changes do nothing) until its ``with``
+    block ends; fits start and end in any of joblib's threads, and the last to
+    end must restore the limits. Another thread holding them in its own
+    ``with threadpool_limits`` block keeps them (and change does nothing)."""
+    from threadpoolctl import OpenBLASController
+    result = change()
+    release = getattr(OpenBLASController, "clear_controlling_thread", None)
+    if release is not None:
+        release()           # only if this thread holds the control
+    return result
