@@ -21,8 +21,8 @@ A second table per configuration compares BLAS thread counts for fastblas
 (float32): 1 and 2 threads, the automatic choice when the estimators have
 ``n_threads``, and two models trained at once on two Python threads (as joblib's
 threading backend runs them, one BLAS thread each) against the same two epochs
-one after the other; then two gemm floors the same way, the speed-up two cores
-give the products alone, which bounds the models' pair.
+one after the other; then two gemm floors the same way: the same products
+called from Python loops, which take the GIL between products.
 
 Run as ``fastblas bench train`` or ``python -m fastblas.benchmarks.bench_train``.
 """
@@ -504,8 +504,9 @@ class WithThreads:
 
 class TwoModels:
     """Two warm models: one epoch of each, one after the other or on two Python
-    threads at once, one BLAS thread each. Two gemm floors, the same way, show
-    how far two cores speed up the products alone: the bound of the models' pair.
+    threads at once, one BLAS thread each. Two gemm floors the same way time
+    the same products called from Python loops, which take the GIL between
+    products (the epochs run without it).
 
     The two threads are a pool started once, untimed, as GridSearchCV's joblib
     pool is started once for all its fits. A joblib ``Parallel`` call per pair of
@@ -593,8 +594,8 @@ def comparison_rows(recipe, threads):
 
 def thread_rows(recipe, cores):
     """fastblas float32 at 1 and ``cores`` (the usable cores) BLAS threads, its own
-    choice when it has ``n_threads``, and two models (then two gemm floors, their
-    products alone) one after the other against two at once."""
+    choice when it has ``n_threads``, and two models (then two gemm floors: their
+    products from Python loops) one after the other against two at once."""
     has_n_threads = _fastblas_has_n_threads(recipe.model)
     epoch = FastblasEpoch
     rows = {}
@@ -674,7 +675,7 @@ def thread_table(timed, n_samples, markdown=False):
                   "2 epochs one after the other")
     if FLOORS_PARALLEL in timed:
         speedup = timed[FLOORS_SEQUENTIAL][0] / timed[FLOORS_PARALLEL][0]
-        table += (f"; their products alone (2 gemm floors): {speedup:.2f}x")
+        table += f"; their products from Python loops (2 gemm floors): {speedup:.2f}x"
     return table
 
 
@@ -762,7 +763,8 @@ dtype), and the distance to the gemm floor. fastblas's RBM trains its epoch by
 fit with warm_start; scikit-learn's, which has no warm_start, by partial_fit
 per minibatch, which validates its input on every call. A second table per
 configuration compares fastblas's BLAS thread counts, and 2 models (then 2 gemm
-floors) trained at once on 2 threads against the same 2 one after the other.
+floors: their products from Python loops) trained at once on 2 threads against
+the same 2 one after the other.
 mlp-lbfgs times whole fits instead, fastblas's and scikit-learn's from the same
 initial weights: the time per function evaluation and the number of
 evaluations, separately, and the final loss."""

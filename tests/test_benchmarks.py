@@ -383,7 +383,7 @@ def test_thread_table_counts_both_epochs_of_a_pair_and_gives_both_speedups():
              bench_train.FLOORS_SEQUENTIAL: row(1.0), bench_train.FLOORS_PARALLEL: row(0.4)}
     table = bench_train.thread_table(timed, n_samples=1000)
     assert "2 models on 2 Python threads: 1.60x the speed" in table
-    assert "their products alone (2 gemm floors): 2.50x" in table
+    assert "their products from Python loops (2 gemm floors): 2.50x" in table
     lines = table.splitlines()
     floors = next(line for line in lines if line.startswith(bench_train.FLOORS_PARALLEL))
     assert "5,000" in floors            # 2 x 1000 samples in 0.4 s
