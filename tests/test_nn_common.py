@@ -102,6 +102,17 @@ def test_blas_threads_scoped_and_restored():
         assert blas_thread_counts() == before
 
 
+def test_a_fit_that_ends_hands_the_limit_back_to_the_latest_still_running():
+    # a fit nested in another's callback, on the same thread
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        with _common.blas_threads(2):
+            with _common.blas_threads(1):
+                inner = blas_thread_counts()
+            outer_after_inner = blas_thread_counts()
+        after = blas_thread_counts()
+    assert (inner, outer_after_inner, after) == ({1}, {2}, {1})
+
+
 def test_overlapping_fits_in_threads_share_one_limit_restored_by_the_last():
     # As joblib's threading backend runs them: the first fit ends while the
     # second runs. The second must keep its limit, and the limits from before

@@ -142,7 +142,7 @@ def _running_threads_of_others():
 # ---------------------------------------------------------------------------
 
 _lock = threading.Lock()
-_fits_running = 0        # fits inside blas_threads() in this process
+_running = []            # (fit, count) of the fits inside blas_threads(), by start
 _limits_before = None    # the first running fit's limiter: the limits before it
 _controller = None
 
@@ -177,7 +177,7 @@ def choose_blas_threads(n_threads, products):
     if wanted <= 1:
         return 1
     with _lock:
-        if _fits_running or threading.current_thread() is not threading.main_thread():
+        if _running or threading.current_thread() is not threading.main_thread():
             return 1
     busy = _running_threads_of_others() or 0
     return max(1, min(wanted, usable_cores() - busy))
@@ -195,27 +195,35 @@ def blas_threads(count):
     """Run the block (a fit) with the BLAS libraries limited to ``count`` threads
     (threadpoolctl, as scikit-learn's KMeans limits its loops).
 
-    The limit is process-wide, and fits overlap in joblib's threads, so the
-    fits running at once share one scope: each sets the limit to its count as it
-    starts, and the last to end restores the limits from before the first.
+    The limit is process-wide, and fits overlap in joblib's threads (or nest, in
+    a callback), so the fits running at once share one scope: each sets the limit
+    to its count as it starts; when one ends, the latest still running sets its
+    own again, and the last to end restores the limits from before the first.
     (Each restoring what it found would give a fit still running the limits from
     before both, and leave the process at the last limit found.)
     """
-    global _fits_running, _limits_before
+    global _limits_before
+    fit = (object(), count)
     with _lock:
-        limiter = _change_blas_limits(
-            lambda: _threadpool_controller().limit(limits=count, user_api="blas"))
-        if _fits_running == 0:
+        limiter = _change_blas_limits(lambda: _limit_blas(count))
+        if not _running:
             _limits_before = limiter
-        _fits_running += 1
+        _running.append(fit)
     try:
         yield count
     finally:
         with _lock:
-            _fits_running -= 1
-            if _fits_running == 0:
+            _running.remove(fit)
+            if _running:
+                latest = _running[-1][1]
+                _change_blas_limits(lambda: _limit_blas(latest))
+            else:
                 _change_blas_limits(_limits_before.restore_original_limits)
                 _limits_before = None
+
+
+def _limit_blas(count):
+    return _threadpool_controller().limit(limits=count, user_api="blas")
 
 
 def _change_blas_limits(change):
