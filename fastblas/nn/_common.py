@@ -205,7 +205,7 @@ def blas_threads(count):
     global _limits_before
     fit = (object(), count)
     with _lock:
-        limiter = _change_blas_limits(lambda: _limit_blas(count))
+        limiter = _limit_blas(count)
         if not _running:
             _limits_before = limiter
         _running.append(fit)
@@ -215,27 +215,29 @@ def blas_threads(count):
         with _lock:
             _running.remove(fit)
             if _running:
-                latest = _running[-1][1]
-                _change_blas_limits(lambda: _limit_blas(latest))
+                _limit_blas(_running[-1][1])
             else:
-                _change_blas_limits(_limits_before.restore_original_limits)
+                _limits_before.restore_original_limits()
+                _release_blas_control()
                 _limits_before = None
 
 
 def _limit_blas(count):
-    return _threadpool_controller().limit(limits=count, user_api="blas")
+    """Limit the BLAS libraries to ``count`` threads; returns threadpoolctl's
+    limiter, whose restore_original_limits() gives back the limits before."""
+    limiter = _threadpool_controller().limit(limits=count, user_api="blas")
+    _release_blas_control()
+    return limiter
 
 
-def _change_blas_limits(change):
-    """Return change(), a change of the BLAS limits, then let other threads make
-    the next. threadpoolctl >= 3.8 gives the thread that changes OpenBLAS's limit
-    the control of it (other threads' changes do nothing) until its ``with``
-    block ends; fits start and end in any of joblib's threads, and the last to
-    end must restore the limits. Another thread holding them in its own
-    ``with threadpool_limits`` block keeps them (and change does nothing)."""
+def _release_blas_control():
+    """Let other threads make the next change of the BLAS limits. threadpoolctl
+    >= 3.8 gives the thread that changes OpenBLAS's limit the control of it
+    (other threads' changes do nothing) until its ``with`` block ends; fits start
+    and end in any of joblib's threads, and the last to end must restore the
+    limits. Another thread holding them in its own ``with threadpool_limits``
+    block keeps them (this thread's changes do nothing then)."""
     from threadpoolctl import OpenBLASController
-    result = change()
     release = getattr(OpenBLASController, "clear_controlling_thread", None)
     if release is not None:
         release()           # only if this thread holds the control
-    return result
