@@ -118,7 +118,8 @@ def test_overlapping_fits_in_threads_share_one_limit_restored_by_the_last():
     # second runs. The second must keep its limit, and the limits from before
     # both come back only when it ends (each fit restoring what it found gave
     # the second 2 threads, and left the process at 1 for good).
-    events = {name: threading.Event() for name in ("first in", "first out", "go")}
+    events = {name: threading.Event()
+              for name in ("first in", "first out", "go", "second out")}
     seen = {}
 
     def first_fit():
@@ -126,6 +127,7 @@ def test_overlapping_fits_in_threads_share_one_limit_restored_by_the_last():
             events["first in"].set()
             events["go"].wait(10)
         events["first out"].set()
+        events["second out"].wait(10)   # alive, as a pool's thread stays
 
     def second_fit():
         events["first in"].wait(10)
@@ -134,6 +136,7 @@ def test_overlapping_fits_in_threads_share_one_limit_restored_by_the_last():
             events["go"].set()
             events["first out"].wait(10)
             seen["first ended"] = blas_thread_counts()
+        events["second out"].set()
 
     # 2 threads before the fits, set by this (the main) thread, which then lets
     # other threads change the limit (threadpoolctl >= 3.8 keeps it to one)
