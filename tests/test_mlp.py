@@ -838,6 +838,38 @@ def test_regressor_partial_fit_and_1_sample_batch():
 
 
 # ---------------------------------------------------------------------------
+# Predictions: scikit-learn's forward pass, its products through fastblas.dot
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model_dtype, X_dtype, fmt", [
+    (np.float32, np.float32, None), (np.float64, np.float64, None),
+    (np.float32, np.float64, None), (np.float64, np.float32, "csr"),
+    (np.float32, np.float32, "csc")])
+@pytest.mark.parametrize("cls, sk_cls, hidden", [
+    (MLPClassifier, SkMLPClassifier, h) for h in HIDDEN] + [
+    (MLPRegressor, SkMLPRegressor, "tanh")])
+def test_predictions_are_scikit_learns_forward_pass(model_dtype, X_dtype, fmt, cls, sk_cls,
+                                                    hidden):
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(40, 6))
+    y = rng.integers(0, 3, 40) if cls is MLPClassifier else rng.normal(size=(40, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = cls(hidden_layer_sizes=(9, 5), activation=hidden, max_iter=5,
+                    dtype=model_dtype, random_state=0).fit(X, y)
+    X_new = rng.normal(size=(23, 6)) * (rng.random((23, 6)) < 0.6)
+    X_new = X_new.astype(X_dtype)
+    if fmt is not None:
+        X_new = scipy.sparse.csr_matrix(X_new).asformat(fmt)
+    expected = sk_cls._forward_pass_fast(model, X_new)     # scikit-learn's NumPy pass
+    got = model._forward_pass_fast(X_new)
+    assert got.dtype == expected.dtype == np.result_type(X_dtype, model_dtype)
+    tol = dict(rtol=1e-5, atol=1e-6) if got.dtype == np.float32 else dict(rtol=1e-12)
+    np.testing.assert_allclose(got, expected, **tol)
+    np.testing.assert_array_equal(model.predict(X_new), sk_cls.predict(model, X_new))
+
+
+# ---------------------------------------------------------------------------
 # scikit-learn's estimator checks
 # ---------------------------------------------------------------------------
 

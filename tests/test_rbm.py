@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse
 from scipy.special import expit
 
 pytest.importorskip("sklearn")
@@ -238,6 +239,28 @@ def test_float32_and_float64_fits_agree(params):
                                    rtol=0, atol=2e-5)
         np.testing.assert_allclose(models[0].components_, models[1].components_,
                                    rtol=0, atol=2e-5)
+
+
+@pytest.mark.parametrize("model_dtype, X_dtype, sparse", [
+    (np.float32, np.float32, False), (np.float64, np.float64, False),
+    (np.float32, np.float64, False), (np.float64, np.float32, True)])
+def test_inference_against_numpy_in_float64(model_dtype, X_dtype, sparse):
+    # transform, the visible means and the free energy (score_samples'), from the
+    # fitted parameters in float64 NumPy
+    rng = np.random.default_rng(12)
+    rbm = BernoulliRBM(n_components=7, n_iter=2, random_state=0, dtype=model_dtype).fit(
+        binary_data(rng, 50, 11, np.float64))
+    W, a, b = (np.asarray(p, np.float64) for p in (
+        rbm.components_, rbm.intercept_visible_, rbm.intercept_hidden_))
+    X = binary_data(rng, 13, 11, X_dtype)
+    H = rng.random((13, 7)).astype(X_dtype)
+    Xin = scipy.sparse.csr_matrix(X) if sparse else X
+    tol = (dict(rtol=1e-5, atol=1e-6) if np.result_type(model_dtype, X_dtype) == np.float32
+           else dict(rtol=1e-12))
+    np.testing.assert_allclose(rbm.transform(Xin), expit(X @ W.T + b), **tol)
+    np.testing.assert_allclose(rbm._mean_visibles(H), expit(H @ W + a), **tol)
+    free_energy = -X @ a - np.logaddexp(0, X @ W.T + b).sum(axis=1)
+    np.testing.assert_allclose(rbm._free_energy(Xin), free_energy, **tol)
 
 
 def test_pickle_round_trip_and_resume():

@@ -28,15 +28,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as _SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as _SkMLPRegressor
+from sklearn.neural_network._base import ACTIVATIONS
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.fixes import _get_additional_lbfgs_options_dict, parse_version
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from fastblas import _mlp
 from fastblas.nn._common import (
-    blas_threads, choose_blas_threads, describe_blas_threads, make_generator,
+    blas_threads, choose_blas_threads, describe_blas_threads, dot, make_generator,
 )
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -176,6 +177,21 @@ class _TrainedInCython:
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed.")
         return self
+
+    def _forward_pass_fast(self, X, check_input=True):
+        # scikit-learn's (predict, predict_proba, score), its products through
+        # the BLAS the fits use (fastblas.nn._common.dot)
+        if check_input:
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        activation = X
+        hidden_activation = ACTIVATIONS[self.activation]
+        for i in range(self.n_layers_ - 1):
+            activation = dot(activation, self.coefs_[i])
+            activation += self.intercepts_[i]
+            if i != self.n_layers_ - 2:
+                hidden_activation(activation)
+        ACTIVATIONS[self.out_activation_](activation)
+        return activation
 
     # --- the engine -------------------------------------------------------------
 

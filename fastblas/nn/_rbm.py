@@ -13,12 +13,11 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from fastblas import _rbm
 from fastblas.nn._common import (
-    blas_threads, choose_blas_threads, describe_blas_threads, make_generator,
+    blas_threads, choose_blas_threads, describe_blas_threads, dot, make_generator,
 )
 
 try:
@@ -176,7 +175,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.warm_start = warm_start
 
     # ------------------------------------------------------------------
-    # Inference (NumPy; the hot loop is training)
+    # Inference (NumPy, the products through the fits' BLAS: _common.dot)
     # ------------------------------------------------------------------
 
     def transform(self, X):
@@ -187,19 +186,19 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return self._mean_hiddens(X)
 
     def _mean_hiddens(self, v):
-        p = safe_sparse_dot(v, self.components_.T, dense_output=True)
+        p = dot(v, self.components_.T)
         p += self.intercept_hidden_
         return expit(p, out=p)
 
     def _mean_visibles(self, h):
-        p = np.dot(h, self.components_)
+        p = dot(h, self.components_)
         p += self.intercept_visible_
         return expit(p, out=p)
 
     def _free_energy(self, v):
         """F(v) = -a'v - sum_j log(1 + exp(b_j + (v W)_j))."""
-        return -safe_sparse_dot(v, self.intercept_visible_) - np.logaddexp(
-            0, safe_sparse_dot(v, self.components_.T) + self.intercept_hidden_
+        return -dot(v, self.intercept_visible_) - np.logaddexp(
+            0, dot(v, self.components_.T) + self.intercept_hidden_
         ).sum(axis=1)
 
     def _sample_hiddens(self, v, rng):
