@@ -17,7 +17,9 @@ The rules it implements:
 Timing
     ``time_interleaved(contenders, namespace, repeat, target, loops)`` returns
     one ``Timing`` per contender: a float (the median seconds per call) that
-    also holds every round's figure (``samples``) and their ``iqr``.
+    also holds every round's figure (``samples``) and their ``iqr``;
+    ``interleaved_with_pauses(runners, repeat, pause)`` times single long calls
+    (an epoch, a search) with an untimed pause before each.
 Threads
     ``blas_thread_limits(threads)``: context managers capping the BLAS pools.
 Report
@@ -39,6 +41,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 import timeit
 
 from fastblas.cli._options import positive_int  # noqa: F401  (argparse type)
@@ -46,7 +49,8 @@ from fastblas.cli._options import positive_int  # noqa: F401  (argparse type)
 __all__ = [
     "SPREAD_LIMIT", "Timing", "add_results_option", "add_run_options", "blas_thread_limits",
     "check_output_directory", "describe_machine",
-    "finish_figure", "format_significant", "format_table", "format_timing", "load_warning",
+    "finish_figure", "format_significant", "format_table", "format_timing",
+    "interleaved_with_pauses", "load_warning",
     "machine_info", "parse_int_list", "plot_speedups", "print_header", "print_results",
     "positive_int", "python_call_overhead", "require_matplotlib", "save_results",
     "series_styles", "settings_from_args",
@@ -166,6 +170,21 @@ def time_interleaved(contenders, namespace=None, repeat=7, target=0.015, loops=N
         for name in names[start:] + names[:start]:
             per_call[name].append(timers[name].timeit(counts[name]) / counts[name])
     return {name: Timing(per_call[name]) for name in names}
+
+
+def interleaved_with_pauses(runners, repeat, pause):
+    """``time_interleaved``'s rounds of single calls (one call per runner, a
+    callable, the order rotating), with ``pause`` seconds of untimed sleep before
+    each call, so that no runner pays for the BLAS threads another left spinning."""
+    labels = list(runners)
+    samples = {label: [] for label in labels}
+    for round_ in range(repeat):
+        start = round_ % len(labels)
+        for label in labels[start:] + labels[:start]:
+            time.sleep(pause)
+            timing = time_interleaved({label: runners[label]}, repeat=1, loops=1)
+            samples[label] += timing[label].samples
+    return {label: Timing(samples[label]) for label in labels}
 
 
 def python_call_overhead(repeat=7, target=0.015):

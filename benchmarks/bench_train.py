@@ -549,29 +549,14 @@ PAUSE = 0.3
 def time_rows(rows, data, repeat, warmup_samples):
     """Time ``rows``, a dict mapping a label to ``(dtype, build)`` where
     ``build(X, y)`` makes an epoch runner; returns {label: (Timing, warm-up s)}.
-    The rows are interleaved with pauses (``interleaved_with_pauses``)."""
+    The rows are interleaved with pauses (``_timing.interleaved_with_pauses``)."""
     warmups, runners = {}, {}
     for label, (dtype, build) in rows.items():
         X, y = data[dtype]
         warmups[label] = _warm_up(build, X, y, warmup_samples)
         runners[label] = build(X, y)
-    timings = interleaved_with_pauses(runners, repeat, PAUSE)
+    timings = _timing.interleaved_with_pauses(runners, repeat, PAUSE)
     return {label: (timings[label], warmups[label]) for label in rows}
-
-
-def interleaved_with_pauses(runners, repeat, pause):
-    """``_timing.time_interleaved``'s rounds (one call per runner, the order
-    rotating), with ``pause`` seconds of untimed sleep before each call, so that
-    no row pays for the threads another row left spinning."""
-    labels = list(runners)
-    samples = {label: [] for label in labels}
-    for round_ in range(repeat):
-        start = round_ % len(labels)
-        for label in labels[start:] + labels[:start]:
-            time.sleep(pause)
-            timing = _timing.time_interleaved({label: runners[label]}, repeat=1, loops=1)
-            samples[label] += timing[label].samples
-    return {label: _timing.Timing(samples[label]) for label in labels}
 
 
 def _fastblas_threads(recipe, threads):

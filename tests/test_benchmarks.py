@@ -456,3 +456,43 @@ def test_bench_train_help_is_plain_text(capsys):
     text = capsys.readouterr().out
     assert text.startswith("usage: fastblas bench train ")
     assert "``" not in text and "benchmarks/" not in text and "--busy" in text
+
+
+# ---------------------------------------------------------------- bench_search
+
+def test_bench_search_times_every_search_and_saves_the_table(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    try:
+        from fastblas.benchmarks import bench_search
+    except ImportError:
+        from benchmarks import bench_search
+    # 120 images: every fit's products are small enough for one BLAS thread, so
+    # the searches of one library fit the same models whatever their jobs
+    assert bench_search.main(["--quick", "--n-samples", "120", "--results",
+                              str(tmp_path)]) == 0
+    saved = json.loads((tmp_path / "search.json").read_text())
+    results = saved["results"]
+    assert list(results) == list(bench_search.SEARCHES)
+    for library in ("scikit-learn", "fastblas"):
+        bests = {(r["best_alpha"], r["best_score"]) for label, r in results.items()
+                 if label.startswith(library + ",")}
+        assert len(bests) == 1, (library, bests)
+        assert next(iter(bests))[0] in bench_search.ALPHAS
+    assert all(len(r["seconds"]["samples"]) == 1 and r["warm_up_seconds"] > 0
+               for r in results.values())
+    markdown = (tmp_path / "search.md").read_text()
+    assert all(f"| {label} " in markdown for label in bench_search.SEARCHES)
+    assert "scikit-learn, 1 job" in capsys.readouterr().out
+
+
+def test_bench_search_speedups_are_against_the_sequential_scikit_learn_search():
+    pytest.importorskip("sklearn")
+    try:
+        from fastblas.benchmarks import bench_search
+    except ImportError:
+        from benchmarks import bench_search
+    results = {label: (_timing.Timing([seconds]), 0.01, 0.5, 0.1)
+               for label, seconds in zip(bench_search.SEARCHES, (3.0, 2.0, 1.5, 1.0, 1.2, 0.6))}
+    rows = bench_search.format_results(results).splitlines()[2:]
+    assert [row.split()[-4] for row in rows] == ["1.00x", "1.50x", "2.00x", "3.00x",
+                                                  "2.50x", "5.00x"]

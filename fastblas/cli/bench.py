@@ -8,6 +8,7 @@ SCRIPTS = {
     "gemm": "matrix products against NumPy's matmul",
     "train": "one training epoch against NumPy, scikit-learn and PyTorch",
     "dtypes": "integer, bool, float16 and complex products against NumPy",
+    "search": "a GridSearchCV of an MLP against scikit-learn's, one and two jobs at a time",
 }
 
 
