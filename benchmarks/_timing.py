@@ -268,7 +268,9 @@ def machine_info():
     import scipy.linalg  # noqa: F401  loads SciPy's BLAS so that threadpoolctl sees it
     try:
         import fastblas
-        fastblas_version = fastblas.__version__
+        # where from: a script run as a file may import an installed fastblas
+        # rather than the source tree beside it
+        fastblas_version = f"{fastblas.__version__} ({os.path.dirname(fastblas.__file__)})"
     except ImportError as exc:
         fastblas_version = f"not importable ({exc})"
     return dict(cpu=_cpu_model(), logical_cores=os.cpu_count(), usable_cores=usable_cores(),

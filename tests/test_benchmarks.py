@@ -124,6 +124,12 @@ def test_spread_warning_names_the_noisy_rows_only():
     assert "a (" not in warning
 
 
+def test_machine_names_the_fastblas_it_timed():
+    # a script run as a file may import an installed fastblas, not the tree beside it
+    line = next(line for line in _timing.describe_machine() if "fastblas" in line)
+    assert f"fastblas {fastblas.__version__} ({os.path.dirname(fastblas.__file__)})" in line
+
+
 def test_load_warning_compares_the_load_with_the_usable_cores(monkeypatch):
     cores = _timing.usable_cores()
     monkeypatch.setattr(os, "getloadavg", lambda: (cores + 0.5, 0.0, 0.0))
