@@ -130,9 +130,7 @@ def build_parser(prog="fastblas bench search"):
 def main(argv=None, prog="fastblas bench search"):
     parser = build_parser(prog)
     args = parser.parse_args(argv)
-    settings = dict(QUICK if args.quick else DEFAULTS)
-    settings.update({key: getattr(args, key) for key in DEFAULTS
-                     if getattr(args, key) is not None})
+    settings = _timing.settings_from_args(parser, args, DEFAULTS, QUICK)
     try:
         data = _recipes.load_data(args.data, n_train=settings["n_samples"], n_test=0)
     except (OSError, ValueError) as exc:     # missing, truncated or corrupt files
