@@ -44,7 +44,6 @@ NumPy's integer overflow.
 """
 from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t,
                           uint32_t, uint64_t)
-from libc.string cimport memcpy, memset
 from cpython.mem cimport PyMem_RawFree, PyMem_RawMalloc
 from scipy.linalg cimport cython_blas as _blas
 
