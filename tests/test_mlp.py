@@ -322,6 +322,36 @@ def test_epoch_loss_is_length_weighted_mean_of_batch_losses():
         np.testing.assert_allclose(p, expected, rtol=1e-12, atol=1e-14)
 
 
+
+@pytest.mark.parametrize("batch_size", [9, 70])        # the gradient in row blocks, or whole
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_steps_over_layers_wider_than_the_update_block(solver, batch_size):
+    # Small batches take each layer's gradient block by block, right before the
+    # step on it: layer 0 (5000 outputs) a row at a time, layer 1 (5000 x 3) in
+    # rows of 1365, the last block shorter. Two batches: the second one's loss
+    # includes the L2 penalty at the weights the first one's step left.
+    rng = np.random.default_rng(9)
+    coefs, intercepts, X, Y, _ = random_network(rng, [3, 5000, 3], n_samples=2 * batch_size)
+    ref = [c.copy() for c in coefs + intercepts]
+    lr, alpha = 0.01, 0.2
+    trainer, samples = make_engine(coefs, intercepts, X, Y, None, hidden="relu",
+                                   output="softmax", loss="log_loss", solver=solver,
+                                   alpha=alpha, learning_rate=lr, momentum=0.9,
+                                   nesterov=False)
+    loss = trainer.epoch(samples, batch_size=batch_size)
+    optimizer = (AdamOptimizer(ref, lr) if solver == "adam"
+                 else SGDOptimizer(ref, lr, "constant", 0.9, False))
+    total = 0.0
+    for start in (0, batch_size):
+        rows = slice(start, start + batch_size)
+        value, flat = sklearn_loss_gradient(ref[:2], ref[2:], X[rows], Y[rows], None,
+                                            "relu", "softmax", "log_loss", alpha)
+        total += value * batch_size
+        optimizer.update_params(ref, unpack(flat, ref))
+    assert loss == pytest.approx(total / (2 * batch_size), rel=1e-12)
+    for p, expected in zip(coefs + intercepts, ref):
+        np.testing.assert_allclose(p, expected, rtol=1e-10, atol=1e-13)
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_shuffled_epoch_visits_samples_in_the_generators_order(dtype):
     # Samples.shuffle permutes the epoch order as Generator.shuffle does (the
