@@ -129,9 +129,11 @@ cdef extern from *:
      * even; infinities, NaNs and subnormals kept), the values of NumPy's
      * npy_half_to_float and npy_float_to_half, which convert one element a call;
      * with _Float16 (GCC >= 12) and F16C (x86-64-v3 and up) the compiler converts
-     * 8 or 16 at a time (vcvtph2ps, vcvtps2ph). An overflow to inf sets MXCSR's
-     * flag, which the caller's np.errstate check reads; npy_float_to_half raises
-     * it in the x87 status word instead, unseen by that check (the fallback). */
+     * 8 or 16 at a time (vcvtph2ps, vcvtps2ph). An overflow to inf or an
+     * underflow sets its flag in MXCSR, which the caller's np.errstate check
+     * reads. npy_float_to_half raises them with feraiseexcept instead, which on
+     * x86-64 sets them in the x87 status word: without _Float16, fb_half_store
+     * moves them to MXCSR after each tile (FB_HALF_FLAGS_TO_MXCSR). */
     #if defined(__FLT16_MANT_DIG__)
     typedef _Float16 __attribute__((may_alias)) fb_half;
     #define FB_HALF_TO_FLOAT(h) ((float)*(const fb_half *)&(h))
@@ -143,9 +145,27 @@ cdef extern from *:
     #else
     #define FB_HALF_TO_FLOAT(h) npy_half_to_float(h)
     #define FB_FLOAT_TO_HALF(f, h) ((h) = npy_float_to_half(f))
+    #if defined(__x86_64__)
+    #include <fenv.h>
+    #include <xmmintrin.h>
+    static inline void fb_half_flags_to_mxcsr(void)
+    {
+        /* fetestexcept reads the x87 and MXCSR flags alike; feclearexcept clears both */
+        const int raised = fetestexcept(FE_OVERFLOW | FE_UNDERFLOW);
+        if (raised) {
+            feclearexcept(raised);
+            _mm_setcsr(_mm_getcsr() | ((raised & FE_OVERFLOW) ? _MM_EXCEPT_OVERFLOW : 0) |
+                       ((raised & FE_UNDERFLOW) ? _MM_EXCEPT_UNDERFLOW : 0));
+        }
+    }
+    #define FB_HALF_FLAGS_TO_MXCSR() fb_half_flags_to_mxcsr()
+    #endif
     #endif
     #ifndef FB_HALF_CLONES
     #define FB_HALF_CLONES
+    #endif
+    #ifndef FB_HALF_FLAGS_TO_MXCSR
+    #define FB_HALF_FLAGS_TO_MXCSR()
     #endif
     FB_HALF_CLONES static void fb_half_load(const uint16_t *src, ptrdiff_t n, ptrdiff_t stride,
                                             float *dst)
@@ -158,6 +178,7 @@ cdef extern from *:
     {
         if (stride == 1) for (ptrdiff_t i = 0; i < n; i++) FB_FLOAT_TO_HALF(tile[i], dst[i]);
         else for (ptrdiff_t i = 0; i < n; i++) FB_FLOAT_TO_HALF(tile[i], dst[i * stride]);
+        FB_HALF_FLAGS_TO_MXCSR();
     }
     """
     enum:
