@@ -41,6 +41,11 @@ multiplication by using fast routines of matrix multiplication and its
 applications", Numer. Algorithms 59 (2012), 95-118, here with the slice
 products combined in wrapping 64-bit integer arithmetic, which is exactly
 NumPy's integer overflow.
+
+Where the CPU has AVX-512 VNNI and every value fits in int16, the product skips
+BLAS for a kernel of 16-bit multiply-adds with 32-bit sums (see "Products of
+16-bit integers" below), 1.6 to 5 times as fast as sgemm or dgemm on the
+converted blocks.
 """
 from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t,
                           uint32_t, uint64_t)
@@ -203,12 +208,155 @@ cdef extern from *:
                                uint64_t *acc) noexcept nogil
 
 
+# Products of 16-bit integers on AVX-512 VNNI. VPDPWSSD multiplies 16 pairs of
+# signed 16-bit integers by 16 others and adds each pair's two products to a
+# 32-bit lane, wrapping: when every value fits in int16, C = A B modulo 2**32,
+# which is NumPy's result for the types of 32 bits and fewer, and exact for the
+# 64-bit ones while amax bmax k < 2**31. One instruction does 32 multiply-adds,
+# against 8 for a float64 FMA and 16 for a float32 one. Measured here (Xeon, Ice
+# Lake, one thread), whole fastblas.dot calls: (256 x 256) @ (256 x 256) int16
+# over its full range (beyond float32's bound) 0.13-0.18 ms against dgemm's
+# 0.63-0.68, int8 and uint8 (within it) 0.16-0.20 ms against sgemm's 0.33,
+# (1024 x 1024) int16 11.7 ms against 38 ms, int64 values below 1000 15 ms
+# against 43. The kernel computes 64 columns at a time: below 8 columns sgemm,
+# which has no such waste, stays faster ((512 x 512) @ (512 x 2) int8: 88 us
+# against 174), so products in sgemm's range take the kernel from 8 columns.
+#
+# Layout: A's block is int16 rows padded to an even length, read as int32 pairs
+# (a[i, 2p], a[i, 2p+1]); B's block is packed in groups of 64 columns, pair p of
+# column j as the int32 (b[2p, j], b[2p+1, j]), so that a group's row of pairs is
+# 4 vectors. The micro-kernel keeps a 4 x 64 tile of C in 16 vectors.
+cdef extern from *:
+    """
+    #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && \
+        !defined(__clang__) && __GNUC__ >= 12
+    #include <immintrin.h>
+    #define FB_PAIRS_BUILT 1
+    #endif
+    #define FB_PAIR_ROWS 4
+    #define FB_PAIR_COLS 64
+
+    static int fb_pairs_supported(void)
+    {
+    #ifdef FB_PAIRS_BUILT
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    #else
+        return 0;
+    #endif
+    }
+
+    /* c[r * ldc + j] (+)= sum_p a[r * lda + p] . b[p * 64 + j], r < 4, j < 64, where
+     * each . is the dot product of two int16 pairs (wrapping int32 arithmetic). */
+    #ifdef FB_PAIRS_BUILT
+    /* one row r of the 4 x 64 tile: 4 vectors, named so that all 16 stay in
+     * registers (as an array, GCC moved and spilled them) */
+    #define FB_PAIR_ROW(OP, r) OP(r, 0) OP(r, 1) OP(r, 2) OP(r, 3)
+    #define FB_PAIR_TILE(OP) FB_PAIR_ROW(OP, 0) FB_PAIR_ROW(OP, 1) FB_PAIR_ROW(OP, 2) \
+        FB_PAIR_ROW(OP, 3)
+    #define FB_PAIR_DECLARE(r, q) __m512i c##r##q = accumulate ? \
+        _mm512_loadu_si512(c + r * ldc + 16 * q) : _mm512_setzero_si512();
+    #define FB_PAIR_STEP(r, q) c##r##q = _mm512_dpwssd_epi32(c##r##q, a##r, b##q);
+    #define FB_PAIR_SAVE(r, q) _mm512_storeu_si512(c + r * ldc + 16 * q, c##r##q);
+    __attribute__((target("avx512f,avx512bw,avx512vnni")))
+    static void fb_pair_kernel(ptrdiff_t pairs, const int32_t *a, ptrdiff_t lda,
+                               const int32_t *b, int32_t *c, ptrdiff_t ldc, int accumulate)
+    {
+        FB_PAIR_TILE(FB_PAIR_DECLARE)
+        for (ptrdiff_t p = 0; p < pairs; p++) {
+            const int32_t *row = b + p * FB_PAIR_COLS;
+            __m512i b0 = _mm512_loadu_si512(row), b1 = _mm512_loadu_si512(row + 16);
+            __m512i b2 = _mm512_loadu_si512(row + 32), b3 = _mm512_loadu_si512(row + 48);
+            __m512i a0 = _mm512_set1_epi32(a[p]), a1 = _mm512_set1_epi32(a[lda + p]);
+            __m512i a2 = _mm512_set1_epi32(a[2 * lda + p]);
+            __m512i a3 = _mm512_set1_epi32(a[3 * lda + p]);
+            FB_PAIR_TILE(FB_PAIR_STEP)
+        }
+        FB_PAIR_TILE(FB_PAIR_SAVE)
+    }
+    #else
+    static void fb_pair_kernel(ptrdiff_t pairs, const int32_t *a, ptrdiff_t lda,
+                               const int32_t *b, int32_t *c, ptrdiff_t ldc, int accumulate) {}
+    #endif
+
+    /* dst (rows_pad x width int16, row-major) = the rows x cols block of src
+     * (element strides rs, cs) as int16, zero beyond it. */
+    #define FB_PAIR_LOAD_A(T, R) { const T *s = (const T *)src;                            \
+        for (ptrdiff_t i = 0; i < rows; i++) {                                            \
+            const T *line = s + i * rs; int16_t *out = dst + i * width;                   \
+            if (cs == 1) for (ptrdiff_t j = 0; j < cols; j++) out[j] = (int16_t)line[j];  \
+            else for (ptrdiff_t j = 0; j < cols; j++) out[j] = (int16_t)line[j * cs];     \
+            for (ptrdiff_t j = cols; j < width; j++) out[j] = 0;                          \
+        } }
+    FB_EXACT_CLONES static void fb_pair_pack_a(int type, const void *src, ptrdiff_t rows,
+                                               ptrdiff_t cols, ptrdiff_t rs, ptrdiff_t cs,
+                                               ptrdiff_t rows_pad, ptrdiff_t width,
+                                               int16_t *dst)
+    {
+        FB_EXACT_SWITCH(FB_PAIR_LOAD_A, int16_t)
+        for (ptrdiff_t i = rows * width; i < rows_pad * width; i++) dst[i] = 0;
+    }
+
+    /* dst = the rows x cols block of src (element strides rs, cs) in groups of 64
+     * columns: dst[(g * pairs + p) * 64 + j] = (b[2p, 64g + j], b[2p+1, 64g + j])
+     * as one int32 (low half first), zero beyond the block; pairs = ceil(rows / 2),
+     * groups = ceil(cols / 64). */
+    #define FB_PAIR_LOAD_B(T, R) { const T *s = (const T *)src;                            \
+        for (ptrdiff_t g = 0; g < groups; g++) {                                          \
+            ptrdiff_t width = cols - g * FB_PAIR_COLS < FB_PAIR_COLS ?                     \
+                              cols - g * FB_PAIR_COLS : FB_PAIR_COLS;                      \
+            for (ptrdiff_t p = 0; p < pairs; p++) {                                       \
+                const T *lo = s + 2 * p * rs + g * FB_PAIR_COLS * cs;                     \
+                const T *hi = 2 * p + 1 < rows ? lo + rs : NULL;                          \
+                int32_t *out = dst + (g * pairs + p) * FB_PAIR_COLS;                      \
+                if (cs == 1 && hi != NULL && width == FB_PAIR_COLS)                       \
+                    for (ptrdiff_t j = 0; j < FB_PAIR_COLS; j++)                          \
+                        out[j] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo[j] |           \
+                                           (uint32_t)(uint16_t)(int16_t)hi[j] << 16);     \
+                else {                                                                    \
+                    for (ptrdiff_t j = 0; j < width; j++)                                 \
+                        out[j] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo[j * cs] |      \
+                                           (hi == NULL ? 0u :                             \
+                                            (uint32_t)(uint16_t)(int16_t)hi[j * cs] << 16)); \
+                    for (ptrdiff_t j = width; j < FB_PAIR_COLS; j++) out[j] = 0;          \
+                }                                                                         \
+            }                                                                             \
+        } }
+    FB_EXACT_CLONES static void fb_pair_pack_b(int type, const void *src, ptrdiff_t rows,
+                                               ptrdiff_t cols, ptrdiff_t rs, ptrdiff_t cs,
+                                               int32_t *dst)
+    {
+        ptrdiff_t pairs = (rows + 1) / 2, groups = (cols + FB_PAIR_COLS - 1) / FB_PAIR_COLS;
+        FB_EXACT_SWITCH(FB_PAIR_LOAD_B, int32_t)
+    }
+
+    /* c[i] = tile[i] modulo 2**bits of c's type (sign-extended first) */
+    #define FB_PAIR_STORE(T, R) { T *c = (T *)dst;                                          \
+        for (ptrdiff_t i = 0; i < n; i++) c[i] = (T)(int64_t)tile[i]; }
+    FB_EXACT_CLONES static void fb_pair_store(int type, const int32_t *tile, ptrdiff_t n,
+                                              void *dst)
+    { FB_EXACT_SWITCH(FB_PAIR_STORE, int32_t) }
+    """
+    enum:
+        FB_PAIR_ROWS, FB_PAIR_COLS
+    bint fb_pairs_supported() noexcept nogil
+    void fb_pair_kernel(Py_ssize_t pairs, const int32_t *a, Py_ssize_t lda, const int32_t *b,
+                        int32_t *c, Py_ssize_t ldc, int accumulate) noexcept nogil
+    void fb_pair_pack_a(int type, const void *src, Py_ssize_t rows, Py_ssize_t cols,
+                        Py_ssize_t rs, Py_ssize_t cs, Py_ssize_t rows_pad, Py_ssize_t width,
+                        int16_t *dst) noexcept nogil
+    void fb_pair_pack_b(int type, const void *src, Py_ssize_t rows, Py_ssize_t cols,
+                        Py_ssize_t rs, Py_ssize_t cs, int32_t *dst) noexcept nogil
+    void fb_pair_store(int type, const int32_t *tile, Py_ssize_t n, void *dst) noexcept nogil
+
+
 cdef struct ExactOptions:
     Py_ssize_t tile_m      # output rows per tile
     Py_ssize_t tile_n      # output columns per tile
     Py_ssize_t tile_k      # inner dimension per BLAS call (at most; bool: per block)
     Py_ssize_t loop_flops  # m*n*k up to which a plain integer loop beats BLAS
     bint force_split       # split into slices even when the bound holds
+    bint int16_pairs       # the int16 pair kernel where the CPU has AVX-512 VNNI
     Py_ssize_t max_workspace  # bytes the workspace may take (0: no limit); a
                               # product needing more fails as out of memory
 
@@ -225,6 +373,7 @@ cdef inline ExactOptions exact_defaults() noexcept nogil:
     opts.tile_m = opts.tile_n = opts.tile_k = 512
     opts.loop_flops = 1024
     opts.force_split = False
+    opts.int16_pairs = True
     opts.max_workspace = 0
     return opts
 
@@ -237,6 +386,8 @@ cdef enum _Slice:
 cdef enum:
     _FLOAT32_DIGITS = 24   # integers below 2**24 are exact in float32
     _FLOAT64_DIGITS = 53   # and below 2**53 in float64
+    PAIR_BLOCK_K = 256     # inner dimension per block of the int16 pair kernel
+    PAIR_MIN_COLUMNS = 8   # narrower products of sgemm's range stay with sgemm
 
 
 # ---------------------------------------------------------------------------
@@ -604,6 +755,76 @@ cdef inline void _split_products(_Plan p, int bits, Py_ssize_t mb, Py_ssize_t nb
         _flush(p.single, tile, acc, mb * nb, group * p.shift)
 
 
+cdef inline bint _pairs_apply(int bits, Py_ssize_t k, uint64_t amax, uint64_t bmax,
+                              const ExactOptions *opts) noexcept nogil:
+    """Whether the int16 pair kernel gives NumPy's result: every value fits in
+    int16 (amax, a power of 2 for signed types and one less for unsigned ones, at
+    most 2**15), and the wrapping 32-bit sums are reduced modulo 2**bits <= 2**32
+    or stay exact (amax bmax k < 2**31)."""
+    return (opts.int16_pairs and amax <= 32768 and bmax <= 32768
+            and (bits <= 32 or <double>amax * <double>bmax * <double>k < 2147483648.0)
+            and fb_pairs_supported())
+
+
+cdef inline int _pair_product(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                              const integer *a, Py_ssize_t ars, Py_ssize_t acs,
+                              const integer *b, Py_ssize_t brs, Py_ssize_t bcs,
+                              integer *c, Py_ssize_t crs, Py_ssize_t ccs,
+                              const ExactOptions *opts) noexcept nogil:
+    """C = A B on the int16 pair kernel, by tiles of C and blocks of at most
+    PAIR_BLOCK_K terms (B's group of 64 columns, 32 KB, stays in L1 while the
+    rows of A pass)."""
+    cdef Py_ssize_t tm = min(m, opts.tile_m), tn = min(n, opts.tile_n)
+    cdef Py_ssize_t tk = min(k, opts.tile_k, PAIR_BLOCK_K)
+    cdef Py_ssize_t rows_pad = (tm + FB_PAIR_ROWS - 1) // FB_PAIR_ROWS * FB_PAIR_ROWS
+    cdef Py_ssize_t cols_pad = (tn + FB_PAIR_COLS - 1) // FB_PAIR_COLS * FB_PAIR_COLS
+    cdef Py_ssize_t width = tk + tk % 2
+    cdef size_t a_size = _round64(rows_pad * width * sizeof(int16_t))
+    cdef size_t b_size = _round64(width * cols_pad * sizeof(int16_t))
+    cdef size_t work_size = a_size + b_size + rows_pad * cols_pad * sizeof(int32_t)
+    if opts.max_workspace and work_size > <size_t>opts.max_workspace:
+        return -1
+    cdef char *work = <char *>PyMem_RawMalloc(work_size)
+    if work == NULL:
+        return -1
+    cdef int16_t *apack = <int16_t *>work
+    cdef int32_t *bpack = <int32_t *>(work + a_size)
+    cdef int32_t *tile = <int32_t *>(work + a_size + b_size)
+    cdef int type = _type_code(c)
+    cdef Py_ssize_t i0 = 0, j0, p0, mb, nb, kb, mp, np_, pairs, i, j
+    while i0 < m:
+        mb = min(tm, m - i0)
+        mp = (mb + FB_PAIR_ROWS - 1) // FB_PAIR_ROWS * FB_PAIR_ROWS
+        j0 = 0
+        while j0 < n:
+            nb = min(tn, n - j0)
+            np_ = (nb + FB_PAIR_COLS - 1) // FB_PAIR_COLS * FB_PAIR_COLS
+            p0 = 0
+            while p0 < k:
+                kb = min(tk, k - p0)
+                pairs = (kb + 1) // 2
+                fb_pair_pack_a(type, a + i0 * ars + p0 * acs, mb, kb, ars, acs, mp,
+                               2 * pairs, apack)
+                fb_pair_pack_b(type, b + p0 * brs + j0 * bcs, kb, nb, brs, bcs, bpack)
+                for j in range(np_ // FB_PAIR_COLS):
+                    for i in range(mp // FB_PAIR_ROWS):
+                        fb_pair_kernel(pairs, <const int32_t *>apack + i * FB_PAIR_ROWS * pairs,
+                                       pairs, bpack + j * FB_PAIR_COLS * pairs,
+                                       tile + i * FB_PAIR_ROWS * np_ + j * FB_PAIR_COLS, np_,
+                                       p0 > 0)
+                p0 += kb
+            for i in range(mb):
+                if ccs == 1:
+                    fb_pair_store(type, tile + i * np_, nb, c + (i0 + i) * crs + j0)
+                else:
+                    for j in range(nb):
+                        c[(i0 + i) * crs + (j0 + j) * ccs] = <integer><int64_t>tile[i * np_ + j]
+            j0 += nb
+        i0 += mb
+    PyMem_RawFree(work)
+    return 0
+
+
 cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                          const integer *a, Py_ssize_t ars, Py_ssize_t acs,
                          const integer *b, Py_ssize_t brs, Py_ssize_t bcs,
@@ -622,6 +843,9 @@ cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
         amax = max_magnitude(a, m, k, ars, acs)
         bmax = max_magnitude(b, k, n, brs, bcs)
     cdef _Plan p = _plan(kind, 8 * sizeof(integer), k, amax, bmax, opts)
+    if (kind == _INTEGER and p.pieces == 0 and (n >= PAIR_MIN_COLUMNS or not p.single)
+            and _pairs_apply(8 * sizeof(integer), k, amax, bmax, opts)):
+        return _pair_product(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs, opts)
     if p.pieces and not opts.force_split and m * n * k <= _split_loop_flops(
             8 * sizeof(integer), opts):
         _loop_product(kind, m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs)

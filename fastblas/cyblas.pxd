@@ -525,9 +525,10 @@ cdef inline void gemm(char transa, char transb, int m, int n, int k,
 #                             &C[0, 0], ldc, 1, NULL)       # int8_t ... uint64_t
 #
 # int_matmul / bool_matmul / half_matmul compute C = A @ B with NumPy's exact
-# result (integer wraparound included): integers and float16 through sgemm/dgemm
-# on converted blocks, splitting large integers into slices when a float product
-# would not be exact; bool on blocks packed 8 terms to a byte, with no BLAS call;
+# result (integer wraparound included): integers within int16's range on a kernel
+# of 16-bit multiply-adds where the CPU has AVX-512 VNNI, other integers and
+# float16 through sgemm/dgemm on converted blocks, splitting large integers into
+# slices when a float product would not be exact; bool on blocks packed 8 terms to a byte, with no BLAS call;
 # int_dot / bool_dot / half_dot are the vector products. Strides are in elements,
 # any sign; the matrix functions return -1 when out of memory. half_* convert with
 # the compiler's _Float16 (GCC >= 12), else with NumPy's npy_half_to_float and

@@ -1016,6 +1016,7 @@ from libc.stdint cimport (int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t,
                           uint32_t, uint64_t)
 from fastblas.cyblas cimport (ExactOptions, bool_matmul, exact_defaults, half_matmul,
                               int_matmul)
+from fastblas._exact cimport fb_pairs_supported
 
 cdef extern from "numpy/arrayobject.h":
     object PyArray_Scalar(void *data, cnp.PyArray_Descr *descr, object base)
@@ -1032,9 +1033,10 @@ cdef enum Exact:
 
 
 def _set_exact_options(**settings):
-    """Set tile_m, tile_n, tile_k, loop_flops, force_split and/or max_workspace
-    (bytes, 0 for no limit: a product needing more raises MemoryError) of the exact
-    products (``reset=True``: the defaults); return the previous settings."""
+    """Set tile_m, tile_n, tile_k, loop_flops, force_split, int16_pairs and/or
+    max_workspace (bytes, 0 for no limit: a product needing more raises
+    MemoryError) of the exact products (``reset=True``: the defaults); return the
+    previous settings."""
     global exact_options
     previous = dict(exact_options)
     if settings.pop("reset", False):
@@ -1045,12 +1047,19 @@ def _set_exact_options(**settings):
     for name, value in settings.items():
         if name == "max_workspace" and value < 0:
             raise ValueError(f"max_workspace must be >= 0, got {value}")
-        if name not in ("force_split", "max_workspace") and not 1 <= value <= INT_MAX:
+        if (name not in ("force_split", "int16_pairs", "max_workspace")
+                and not 1 <= value <= INT_MAX):
             raise ValueError(f"{name} must be in [1, {INT_MAX}], got {value}")
     updated = dict(exact_options)
     updated.update(settings)
     exact_options = updated
     return previous
+
+
+def _int16_pairs_supported():
+    """Whether integer products whose values fit in int16 can take the pair kernel
+    here: a build with it (GCC >= 12, x86-64 Linux) on a CPU with AVX-512 VNNI."""
+    return bool(fb_pairs_supported())
 
 
 cdef Exact exact_type(cnp.ndarray a) noexcept:

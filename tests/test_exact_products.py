@@ -25,10 +25,13 @@ INT_DTYPES = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
 EXACT_DTYPES = INT_DTYPES + [np.bool_]
 
 # name -> private settings: the defaults, small tiles (every block boundary is
-# crossed by a 10-ish product), and small tiles with the splitting forced.
+# crossed by a 10-ish product), the same through BLAS only (where the CPU has
+# AVX-512 VNNI, values within int16's range take the pair kernel instead), and
+# small tiles with the splitting forced.
 PATHS = {
     "default": {},
     "tiles": dict(tile_m=4, tile_n=3, tile_k=5, loop_flops=1),
+    "blas": dict(tile_m=4, tile_n=3, tile_k=5, loop_flops=1, int16_pairs=False),
     "split": dict(tile_m=4, tile_n=3, tile_k=5, loop_flops=1, force_split=True),
 }
 # (m, k, n) around the small tiles' boundaries (4, 5 and 3), and empty products.
@@ -147,6 +150,57 @@ def test_values_at_the_exactness_bounds(exact_options, bits):
         b[5] = 2**62 + 1    # forces a wrap when multiplied with the large column
         assert_identical(fastblas.dot(a, b), np.dot(a, b))
         assert_identical(fastblas.dot(a[:, 1:], b[1:, :1]), np.dot(a[:, 1:], b[1:, :1]))
+
+
+def int16_range_values(rng, shape, dtype, k):
+    """Random values that the int16 pair kernel takes for this dtype and depth,
+    a tenth of them at the range's ends: int16's range (the unsigned types from
+    0), and for the 64-bit types below 2**10, so that amax bmax k < 2**31."""
+    info = np.iinfo(dtype)
+    low, high = max(info.min, -2**15), min(info.max, 2**15 - 1)
+    if info.bits == 64:
+        assert 2**20 * k < 2**31
+        low, high = max(low, -2**10), 2**10 - 1
+    values = rng.integers(low, high, size=shape, endpoint=True)
+    ends = rng.random(shape) < 0.1
+    values[ends] = rng.choice([low, high], size=np.count_nonzero(ends))
+    return values.astype(dtype)
+
+
+needs_pairs = pytest.mark.skipif(not fastblas._blas._int16_pairs_supported(),
+                                 reason="the int16 pair kernel needs AVX-512 VNNI "
+                                        "(and a GCC >= 12 build on x86-64 Linux)")
+
+
+@needs_pairs
+@pytest.mark.parametrize("dtype", INT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("layouts", [("C", "C"), ("F", "F"), ("C_T", "strided"),
+                                     ("negative", "C_slice"), ("broadcast_cols", "F_T")])
+def test_int16_pair_kernel_matches_numpy(rng, exact_options, dtype, layouts):
+    # Rows around the kernel's 4, columns around its 64 (and 8, below which
+    # sgemm's range stays with sgemm), depths around its blocks of 256 terms,
+    # odd ones leaving half a pair.
+    exact_options(loop_flops=1)
+    for m, k, n in [(2, 1, 8), (3, 2, 64), (4, 255, 63), (5, 256, 65), (9, 257, 130),
+                    (13, 513, 8), (1, 40, 200), (70, 3, 7)]:
+        a = make_matrix(rng, m, k, dtype, layouts[0], int16_range_values(rng, (m, k), dtype, k))
+        b = make_matrix(rng, k, n, dtype, layouts[1], int16_range_values(rng, (k, n), dtype, k))
+        assert_identical(fastblas.dot(a, b), np.dot(a, b))
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.uint32, np.int64, np.uint64])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_int16_extremes_past_32_bits(exact_options, dtype, k):
+    # Products of -2**15 by -2**15 are 2**30: two of them pass int32, where the
+    # pair kernel's lanes wrap. NumPy's result is that sum modulo 2**bits, which
+    # the 32-bit sums hold for the types of 32 bits and fewer; the 64-bit types
+    # need the exact 2**31, beyond the kernel's bound from k = 2.
+    exact_options(loop_flops=1)
+    low = max(np.iinfo(dtype).min, -2**15) if np.iinfo(dtype).min < 0 else 2**15 - 1
+    a = np.full((5, k), low, dtype)
+    b = np.full((k, 9), low, dtype)
+    b[:, 1] = 3
+    assert_identical(fastblas.dot(a, b), np.dot(a, b))
 
 
 def test_most_negative_values(exact_options):
