@@ -548,15 +548,16 @@ PAUSE = 0.3
 
 def time_rows(rows, data, repeat, warmup_samples):
     """Time ``rows``, a dict mapping a label to ``(dtype, build)`` where
-    ``build(X, y)`` makes an epoch runner; returns {label: (Timing, warm-up s)}.
-    The rows are interleaved with pauses (``_timing.interleaved_with_pauses``)."""
+    ``build(X, y)`` makes an epoch runner; returns {label: (Timing, warm-up s)}
+    and the runners timed, {label: runner}. The rows are interleaved with
+    pauses (``_timing.interleaved_with_pauses``)."""
     warmups, runners = {}, {}
     for label, (dtype, build) in rows.items():
         X, y = data[dtype]
         warmups[label] = _warm_up(build, X, y, warmup_samples)
         runners[label] = build(X, y)
     timings = _timing.interleaved_with_pauses(runners, repeat, PAUSE)
-    return {label: (timings[label], warmups[label]) for label in rows}
+    return {label: (timings[label], warmups[label]) for label in rows}, runners
 
 
 def _fastblas_threads(recipe, threads):
@@ -596,7 +597,7 @@ def thread_rows(recipe, cores):
             rows[label] = ("float32",
                            lambda X, y, t=threads: WithThreads(epoch(recipe, X, y), t))
     if has_n_threads:
-        rows["fastblas, automatic (n_threads=None)"] = (
+        rows[AUTOMATIC] = (
             "float32", lambda X, y: epoch(recipe, X, y, n_threads=None))
     if cores >= 2:
         options = {"n_threads": 1} if has_n_threads else {}
@@ -609,6 +610,7 @@ def thread_rows(recipe, cores):
     return rows
 
 
+AUTOMATIC = "fastblas, automatic (n_threads=None)"
 SEQUENTIAL = "2 models, one after the other (1 BLAS thread)"
 PARALLEL = "2 models on 2 Python threads (1 BLAS thread each)"
 FLOORS_SEQUENTIAL = "2 gemm floors, one after the other (1 BLAS thread)"
@@ -644,12 +646,21 @@ def comparison_table(timed, n_samples, markdown=False):
     return _timing.format_table(COMPARISON_HEADERS, rows, markdown, left=2)
 
 
-def thread_table(timed, n_samples, markdown=False):
+def chosen_threads(runners):
+    """The BLAS thread count fastblas's automatic row chose (its model's
+    ``n_threads_``), or None when there is no such row."""
+    return runners[AUTOMATIC].model.n_threads_ if AUTOMATIC in runners else None
+
+
+def thread_table(timed, chosen, n_samples, markdown=False):
+    """The thread rows; the automatic one names the count it chose (``chosen``)."""
     one_thread = timed["fastblas, 1 BLAS thread"][0]
     rows = []
     for label, (t, warmup) in timed.items():
         # Two models train 2 epochs' worth of samples per call.
         samples = 2 * n_samples if label in PAIRS else n_samples
+        if label == AUTOMATIC:
+            label += f": chose {chosen}"
         rows.append([label, _timing.format_timing(t), f"{samples / t:,.0f}",
                      f"{one_thread / t:.2f}x" if samples == n_samples else "-",
                      _timing.format_significant(warmup)])
@@ -849,7 +860,7 @@ def run_configuration(name, data, args):
         label = f"{threads} BLAS thread{'s' if threads > 1 else ''}"
         print(f"\n{recipe.layers()} {recipe.description}; {label}")
         with _blas_limit(threads), torch_threads(threads):
-            timed = time_rows(comparison_rows(recipe, threads), data, args.repeat, warmup)
+            timed, _ = time_rows(comparison_rows(recipe, threads), data, args.repeat, warmup)
         print(comparison_table(timed, n_samples, args.markdown))
         _print_spread_warning({f"{c} {d}": t for (c, d), (t, _) in timed.items()})
         tables.append(dict(kind="comparison", config=name, threads=threads,
@@ -860,13 +871,15 @@ def run_configuration(name, data, args):
     if not args.no_thread_table and _importable("sklearn"):
         cores = _timing.usable_cores()
         print(f"\n{recipe.layers()} {recipe.description}; fastblas's BLAS threads")
-        timed = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup)
-        print(thread_table(timed, n_samples, args.markdown))
+        timed, runners = time_rows(thread_rows(recipe, cores), data, args.repeat, warmup)
+        chosen = chosen_threads(runners)
+        print(thread_table(timed, chosen, n_samples, args.markdown))
         _print_spread_warning({label: t for label, (t, _) in timed.items()})
         tables.append(dict(kind="threads", config=name, title=f"{title}; threads",
                            n_samples=n_samples,
-                           markdown=thread_table(timed, n_samples, markdown=True),
-                           rows=[dict(label=label, seconds=t, warmup_seconds=w)
+                           markdown=thread_table(timed, chosen, n_samples, markdown=True),
+                           rows=[dict(label=label, seconds=t, warmup_seconds=w,
+                                      **({"n_threads": chosen} if label == AUTOMATIC else {}))
                                  for label, (t, w) in timed.items()]))
     return tables
 

@@ -374,11 +374,9 @@ def test_thread_rows_compare_thread_counts_and_two_models_at_once():
     assert labels[:2] == ["fastblas, 1 BLAS thread", "fastblas, 2 BLAS threads"]
     assert labels[-4:] == [bench_train.SEQUENTIAL, bench_train.PARALLEL,
                            bench_train.FLOORS_SEQUENTIAL, bench_train.FLOORS_PARALLEL]
-    assert ("fastblas, automatic (n_threads=None)" in labels) == \
-        bench_train._fastblas_has_n_threads("mlp")
+    assert (bench_train.AUTOMATIC in labels) == bench_train._fastblas_has_n_threads("mlp")
     assert list(bench_train.thread_rows(recipe, cores=1)) == ["fastblas, 1 BLAS thread"] + (
-        ["fastblas, automatic (n_threads=None)"] if bench_train._fastblas_has_n_threads("mlp")
-        else [])
+        [bench_train.AUTOMATIC] if bench_train._fastblas_has_n_threads("mlp") else [])
 
 
 def test_thread_table_counts_both_epochs_of_a_pair_and_gives_both_speedups():
@@ -387,7 +385,7 @@ def test_thread_table_counts_both_epochs_of_a_pair_and_gives_both_speedups():
     timed = {"fastblas, 1 BLAS thread": row(1.0),
              bench_train.SEQUENTIAL: row(2.0), bench_train.PARALLEL: row(1.25),
              bench_train.FLOORS_SEQUENTIAL: row(1.0), bench_train.FLOORS_PARALLEL: row(0.4)}
-    table = bench_train.thread_table(timed, n_samples=1000)
+    table = bench_train.thread_table(timed, chosen=None, n_samples=1000)
     assert "2 models on 2 Python threads: 1.60x the speed" in table
     assert "their products from Python loops (2 gemm floors): 2.50x" in table
     lines = table.splitlines()
@@ -404,12 +402,30 @@ def test_rows_warm_up_then_take_turns_each_epoch_after_a_pause(monkeypatch, tiny
     def build(name):
         return "float32", lambda X, y: lambda: events.append(name)
 
-    timed = bench_train.time_rows({"a": build("a"), "b": build("b")}, tiny_data,
-                                  repeat=2, warmup_samples=10)
+    timed, runners = bench_train.time_rows({"a": build("a"), "b": build("b")}, tiny_data,
+                                           repeat=2, warmup_samples=10)
     pause = bench_train.PAUSE
     assert pause > 0
     assert events == ["a", "b", pause, "a", pause, "b", pause, "b", pause, "a"]
     assert [len(timing.samples) for timing, _ in timed.values()] == [2, 2]
+    assert list(runners) == ["a", "b"]
+
+
+def test_the_automatic_row_names_the_thread_count_its_model_chose(tiny_data):
+    pytest.importorskip("sklearn")
+    recipe = _recipes.RECIPES["mlp-adam"]
+    if not bench_train._fastblas_has_n_threads(recipe.model):
+        pytest.skip("fastblas's MLP has no n_threads")
+    X, y = tiny_data["float32"]
+    runners = {bench_train.AUTOMATIC: bench_train.FastblasEpoch(recipe, X, y, n_threads=None),
+               "fastblas, 1 BLAS thread": bench_train.FastblasEpoch(recipe, X, y, n_threads=1)}
+    chosen = bench_train.chosen_threads(runners)
+    assert chosen in range(1, _timing.usable_cores() + 1)
+    timed = {label: (_timing.Timing([1.0]), 0.1) for label in runners}
+    automatic = next(line for line in bench_train.thread_table(timed, chosen, 100).splitlines()
+                     if line.startswith(bench_train.AUTOMATIC))
+    assert automatic.startswith(f"{bench_train.AUTOMATIC}: chose {chosen} ")
+    assert bench_train.chosen_threads({"fastblas, 1 BLAS thread": None}) is None
 
 
 def test_two_models_run_each_once_in_turn_or_at_once():
