@@ -128,7 +128,8 @@ def _calibrate(timer, target):
             loops *= 10
 
 
-def time_interleaved(contenders, namespace=None, repeat=7, target=0.015, loops=None):
+def time_interleaved(contenders, namespace=None, repeat=7, target=0.015, loops=None,
+                     pause=0.0):
     """Seconds per call of each contender, the contenders timed interleaved.
 
     Parameters
@@ -149,6 +150,9 @@ def time_interleaved(contenders, namespace=None, repeat=7, target=0.015, loops=N
     loops : int, optional
         Calls per timing, for every contender, instead of calibrating: ``loops=1``
         times single long calls (a training epoch) with no warm-up call.
+    pause : float
+        Seconds of untimed sleep before each timing of the rounds, so that no
+        contender pays for the BLAS threads the previous one left spinning.
 
     Returns
     -------
@@ -168,6 +172,8 @@ def time_interleaved(contenders, namespace=None, repeat=7, target=0.015, loops=N
     for round_ in range(repeat):
         start = round_ % len(names)
         for name in names[start:] + names[:start]:
+            if pause:
+                time.sleep(pause)
             per_call[name].append(timers[name].timeit(counts[name]) / counts[name])
     return {name: Timing(per_call[name]) for name in names}
 

@@ -86,6 +86,17 @@ def test_calibration_recovers_from_stalls_in_every_short_timing():
     assert len(calls) > 1000
 
 
+def test_time_interleaved_pauses_before_each_timing_of_the_rounds(monkeypatch):
+    events = []
+    monkeypatch.setattr(_timing.time, "sleep", lambda seconds: events.append(seconds))
+    _timing.time_interleaved({"a": lambda: events.append("a"), "b": lambda: events.append("b")},
+                             repeat=2, loops=1, pause=0.25)
+    assert events == [0.25, "a", 0.25, "b", 0.25, "b", 0.25, "a"]
+    events.clear()
+    _timing.time_interleaved({"a": lambda: events.append("a")}, repeat=2, loops=1)
+    assert events == ["a", "a"]
+
+
 def test_time_interleaved_with_fixed_loops_skips_the_calibration():
     calls = []
     result = _timing.time_interleaved({"a": lambda: calls.append("a"),
