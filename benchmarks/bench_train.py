@@ -660,7 +660,7 @@ def thread_table(timed, chosen, n_samples, markdown=False):
         # Two models train 2 epochs' worth of samples per call.
         samples = 2 * n_samples if label in PAIRS else n_samples
         if label == AUTOMATIC:
-            label += f": chose {chosen}"
+            label += f": {chosen} thread{'s' if chosen > 1 else ''}"
         rows.append([label, _timing.format_timing(t), f"{samples / t:,.0f}",
                      f"{one_thread / t:.2f}x" if samples == n_samples else "-",
                      _timing.format_significant(warmup)])

@@ -435,7 +435,7 @@ def test_the_automatic_row_names_the_thread_count_its_model_chose(tiny_data):
     timed = {label: (_timing.Timing([1.0]), 0.1) for label in runners}
     automatic = next(line for line in bench_train.thread_table(timed, chosen, 100).splitlines()
                      if line.startswith(bench_train.AUTOMATIC))
-    assert automatic.startswith(f"{bench_train.AUTOMATIC}: chose {chosen} ")
+    assert automatic.startswith(f"{bench_train.AUTOMATIC}: {chosen} thread")
     assert bench_train.chosen_threads({"fastblas, 1 BLAS thread": None}) is None
 
 
