@@ -154,10 +154,14 @@ def test_values_at_the_exactness_bounds(exact_options, bits):
 
 def int16_range_values(rng, shape, dtype, k):
     """Random values that the int16 pair kernel takes for this dtype and depth,
-    a tenth of them at the range's ends: int16's range (the unsigned types from
-    0), and for the 64-bit types below 2**10, so that amax bmax k < 2**31."""
+    a tenth of them at the range's ends: the whole range of the types of 16 bits
+    and fewer (uint16's above 2**15 read as negative int16), int16's range for
+    the 32-bit types (the unsigned one from 0), and for the 64-bit types below
+    2**10, so that amax bmax k < 2**31."""
     info = np.iinfo(dtype)
-    low, high = max(info.min, -2**15), min(info.max, 2**15 - 1)
+    low, high = info.min, info.max
+    if info.bits > 16:
+        low, high = max(low, -2**15), 2**15 - 1
     if info.bits == 64:
         assert 2**20 * k < 2**31
         low, high = max(low, -2**10), 2**10 - 1
