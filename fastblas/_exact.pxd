@@ -42,8 +42,8 @@ applications", Numer. Algorithms 59 (2012), 95-118, here with the slice
 products combined in wrapping 64-bit integer arithmetic, which is exactly
 NumPy's integer overflow.
 
-Where the CPU has AVX-512 VNNI, products of 8- and 16-bit integers, and of wider
-ones whose values all fit in int16, skip BLAS for a kernel of 16-bit
+Where the CPU has AVX-512 VNNI, products of integers of 32 bits and fewer, and
+of 64-bit ones whose values all fit in int16, skip BLAS for a kernel of 16-bit
 multiply-adds with 32-bit sums (see "Products of 16-bit integers" below), 1.6
 to 5 times as fast as sgemm or dgemm on the converted blocks.
 """
@@ -213,7 +213,10 @@ cdef extern from *:
 # 32-bit lane, wrapping: when every value fits in int16, C = A B modulo 2**32,
 # which is NumPy's result for the types of 32 bits and fewer, and exact for the
 # 64-bit ones while amax bmax k < 2**31. uint16 values need not fit: read as
-# int16 they keep their residue modulo 2**16, all that a uint16 result needs. One instruction does 32 multiply-adds,
+# int16 they keep their residue modulo 2**16, all that a uint16 result needs.
+# 32-bit values that do not fit go in two 16-bit digits, three products modulo
+# 2**32 (_pair_product): full-range (256 x 256) int32 0.63-0.67 ms against
+# 1.43-1.45 for the float64 slices (Ozaki's three dgemm products, below). One instruction does 32 multiply-adds,
 # against 8 for a float64 FMA and 16 for a float32 one. Measured here (Xeon, Ice
 # Lake, one thread), whole fastblas.dot calls: (256 x 256) @ (256 x 256) int16
 # over its full range (beyond float32's bound) 0.13-0.18 ms against dgemm's
@@ -280,28 +283,35 @@ cdef extern from *:
                                const int32_t *b, int32_t *c, ptrdiff_t ldc, int accumulate) {}
     #endif
 
-    /* dst (rows_pad x width int16, row-major) = the rows x cols block of src
-     * (element strides rs, cs) as int16, zero beyond it. */
+    /* A value's 16-bit digit as int16: the low one (its residue modulo 2**16,
+     * from -2**15) or, for 32-bit values, the high one, x = high 2**16 + low
+     * modulo 2**32. */
+    #define FB_PAIR_DIGIT(x) (high ? (int16_t)(((uint32_t)(x) -                          \
+                                                (uint32_t)(int32_t)(int16_t)(x)) >> 16)   \
+                                   : (int16_t)(x))
+
+    /* dst (rows_pad x width int16, row-major) = the digits of the rows x cols
+     * block of src (element strides rs, cs), zero beyond it. */
     #define FB_PAIR_LOAD_A(T, R) { const T *s = (const T *)src;                            \
         for (ptrdiff_t i = 0; i < rows; i++) {                                            \
             const T *line = s + i * rs; int16_t *out = dst + i * width;                   \
-            if (cs == 1) for (ptrdiff_t j = 0; j < cols; j++) out[j] = (int16_t)line[j];  \
-            else for (ptrdiff_t j = 0; j < cols; j++) out[j] = (int16_t)line[j * cs];     \
+            if (cs == 1) for (ptrdiff_t j = 0; j < cols; j++) out[j] = FB_PAIR_DIGIT(line[j]); \
+            else for (ptrdiff_t j = 0; j < cols; j++) out[j] = FB_PAIR_DIGIT(line[j * cs]); \
             for (ptrdiff_t j = cols; j < width; j++) out[j] = 0;                          \
         } }
     FB_EXACT_CLONES static void fb_pair_pack_a(int type, const void *src, ptrdiff_t rows,
                                                ptrdiff_t cols, ptrdiff_t rs, ptrdiff_t cs,
-                                               ptrdiff_t rows_pad, ptrdiff_t width,
+                                               int high, ptrdiff_t rows_pad, ptrdiff_t width,
                                                int16_t *dst)
     {
         FB_EXACT_SWITCH(FB_PAIR_LOAD_A, int16_t)
         for (ptrdiff_t i = rows * width; i < rows_pad * width; i++) dst[i] = 0;
     }
 
-    /* dst = the rows x cols block of src (element strides rs, cs) in groups of 64
-     * columns: dst[(g * pairs + p) * 64 + j] = (b[2p, 64g + j], b[2p+1, 64g + j])
-     * as one int32 (low half first), zero beyond the block; pairs = ceil(rows / 2),
-     * groups = ceil(cols / 64). */
+    /* dst = the digits of the rows x cols block of src (element strides rs, cs)
+     * in groups of 64 columns: dst[(g * pairs + p) * 64 + j] = (b[2p, 64g + j],
+     * b[2p+1, 64g + j]) as one int32 (low half first), zero beyond the block;
+     * pairs = ceil(rows / 2), groups = ceil(cols / 64). */
     #define FB_PAIR_LOAD_B(T, R) { const T *s = (const T *)src;                            \
         for (ptrdiff_t g = 0; g < groups; g++) {                                          \
             ptrdiff_t width = cols - g * FB_PAIR_COLS < FB_PAIR_COLS ?                     \
@@ -312,30 +322,35 @@ cdef extern from *:
                 int32_t *out = dst + (g * pairs + p) * FB_PAIR_COLS;                      \
                 if (cs == 1 && hi != NULL && width == FB_PAIR_COLS)                       \
                     for (ptrdiff_t j = 0; j < FB_PAIR_COLS; j++)                          \
-                        out[j] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo[j] |           \
-                                           (uint32_t)(uint16_t)(int16_t)hi[j] << 16);     \
+                        out[j] = (int32_t)((uint32_t)(uint16_t)FB_PAIR_DIGIT(lo[j]) |     \
+                                           (uint32_t)(uint16_t)FB_PAIR_DIGIT(hi[j]) << 16); \
                 else {                                                                    \
                     for (ptrdiff_t j = 0; j < width; j++)                                 \
-                        out[j] = (int32_t)((uint32_t)(uint16_t)(int16_t)lo[j * cs] |      \
+                        out[j] = (int32_t)((uint32_t)(uint16_t)FB_PAIR_DIGIT(lo[j * cs]) | \
                                            (hi == NULL ? 0u :                             \
-                                            (uint32_t)(uint16_t)(int16_t)hi[j * cs] << 16)); \
+                                            (uint32_t)(uint16_t)FB_PAIR_DIGIT(hi[j * cs]) << 16)); \
                     for (ptrdiff_t j = width; j < FB_PAIR_COLS; j++) out[j] = 0;          \
                 }                                                                         \
             }                                                                             \
         } }
     FB_EXACT_CLONES static void fb_pair_pack_b(int type, const void *src, ptrdiff_t rows,
                                                ptrdiff_t cols, ptrdiff_t rs, ptrdiff_t cs,
-                                               int32_t *dst)
+                                               int high, int32_t *dst)
     {
         ptrdiff_t pairs = (rows + 1) / 2, groups = (cols + FB_PAIR_COLS - 1) / FB_PAIR_COLS;
         FB_EXACT_SWITCH(FB_PAIR_LOAD_B, int32_t)
     }
 
-    /* c[i] = tile[i] modulo 2**bits of c's type (sign-extended first) */
+    /* c[i * stride] = (tile[i] + high[i] 2**16) modulo 2**bits of c's type
+     * (sign-extended first), high NULL for none */
+    #define FB_PAIR_SUM(i) ((int64_t)(int32_t)((uint32_t)tile[i] +                          \
+                                               (high ? (uint32_t)high[i] << 16 : 0u)))
     #define FB_PAIR_STORE(T, R) { T *c = (T *)dst;                                          \
-        for (ptrdiff_t i = 0; i < n; i++) c[i] = (T)(int64_t)tile[i]; }
-    FB_EXACT_CLONES static void fb_pair_store(int type, const int32_t *tile, ptrdiff_t n,
-                                              void *dst)
+        if (stride == 1) for (ptrdiff_t i = 0; i < n; i++) c[i] = (T)FB_PAIR_SUM(i);      \
+        else for (ptrdiff_t i = 0; i < n; i++) c[i * stride] = (T)FB_PAIR_SUM(i); }
+    FB_EXACT_CLONES static void fb_pair_store(int type, const int32_t *tile,
+                                              const int32_t *high, ptrdiff_t n, void *dst,
+                                              ptrdiff_t stride)
     { FB_EXACT_SWITCH(FB_PAIR_STORE, int32_t) }
     """
     enum:
@@ -344,11 +359,12 @@ cdef extern from *:
     void fb_pair_kernel(Py_ssize_t pairs, const int32_t *a, Py_ssize_t lda, const int32_t *b,
                         int32_t *c, Py_ssize_t ldc, int accumulate) noexcept nogil
     void fb_pair_pack_a(int type, const void *src, Py_ssize_t rows, Py_ssize_t cols,
-                        Py_ssize_t rs, Py_ssize_t cs, Py_ssize_t rows_pad, Py_ssize_t width,
-                        int16_t *dst) noexcept nogil
+                        Py_ssize_t rs, Py_ssize_t cs, int high, Py_ssize_t rows_pad,
+                        Py_ssize_t width, int16_t *dst) noexcept nogil
     void fb_pair_pack_b(int type, const void *src, Py_ssize_t rows, Py_ssize_t cols,
-                        Py_ssize_t rs, Py_ssize_t cs, int32_t *dst) noexcept nogil
-    void fb_pair_store(int type, const int32_t *tile, Py_ssize_t n, void *dst) noexcept nogil
+                        Py_ssize_t rs, Py_ssize_t cs, int high, int32_t *dst) noexcept nogil
+    void fb_pair_store(int type, const int32_t *tile, const int32_t *high, Py_ssize_t n,
+                       void *dst, Py_ssize_t stride) noexcept nogil
 
 
 cdef struct ExactOptions:
@@ -756,28 +772,38 @@ cdef inline void _split_products(_Plan p, int bits, Py_ssize_t mb, Py_ssize_t nb
         _flush(p.single, tile, acc, mb * nb, group * p.shift)
 
 
-cdef inline bint _pairs_apply(int bits, Py_ssize_t k, uint64_t amax, uint64_t bmax,
-                              const ExactOptions *opts) noexcept nogil:
-    """Whether the int16 pair kernel gives NumPy's result: for the types of 16
-    bits and fewer always (a value's bits read as int16 keep it modulo 2**16,
-    all that C modulo 2**bits depends on); for wider ones when every value fits
-    in int16 (amax, a power of 2 for signed types and one less for unsigned
-    ones, at most 2**15) and the wrapping 32-bit sums are reduced modulo
-    2**bits <= 2**32 or stay exact (amax bmax k < 2**31)."""
-    return (opts.int16_pairs
-            and (bits <= 16 or (amax <= 32768 and bmax <= 32768 and (
-                bits <= 32 or <double>amax * <double>bmax * <double>k < 2147483648.0)))
+cdef inline bint _pairs_apply(int bits, Py_ssize_t k, bint fit, uint64_t amax,
+                              uint64_t bmax, const ExactOptions *opts) noexcept nogil:
+    """Whether the int16 pair kernel gives NumPy's result: for the types of 32
+    bits and fewer always (the 32-bit sums wrap modulo 2**32, a multiple of
+    2**bits; values that do not fit in int16 go in digits, _pair_product); for
+    the 64-bit ones when every value fits in int16 and the sums stay exact
+    (amax bmax k < 2**31)."""
+    return (opts.int16_pairs and not opts.force_split
+            and (bits <= 32 or (fit and <double>amax * <double>bmax * <double>k < 2147483648.0))
             and fb_pairs_supported())
 
 
 cdef inline int _pair_product(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                               const integer *a, Py_ssize_t ars, Py_ssize_t acs,
                               const integer *b, Py_ssize_t brs, Py_ssize_t bcs,
-                              integer *c, Py_ssize_t crs, Py_ssize_t ccs,
+                              integer *c, Py_ssize_t crs, Py_ssize_t ccs, bint fit,
                               const ExactOptions *opts) noexcept nogil:
     """C = A B on the int16 pair kernel, by tiles of C and blocks of at most
     PAIR_BLOCK_K terms (B's group of 64 columns, 32 KB, stays in L1 while the
-    rows of A pass)."""
+    rows of A pass).
+
+    With ``fit``, the values go whole: they fit in int16, or their type has 16
+    bits or fewer and they are read as int16 (their residues modulo 2**16).
+    Else (32-bit values) they go in two 16-bit digits, a = a1 2**16 + a0 with a0 the
+    residue, and modulo 2**32
+
+        A B = A0 B0 + (A1 B0 + A0 B1) 2**16,
+
+    the second sum in its own tile, added shifted when C is stored.
+    """
+    cdef bint digits = not fit
+    cdef int parts = 2 if digits else 1
     cdef Py_ssize_t tm = min(m, opts.tile_m), tn = min(n, opts.tile_n)
     cdef Py_ssize_t tk = min(k, opts.tile_k, PAIR_BLOCK_K)
     cdef Py_ssize_t rows_pad = (tm + FB_PAIR_ROWS - 1) // FB_PAIR_ROWS * FB_PAIR_ROWS
@@ -785,15 +811,22 @@ cdef inline int _pair_product(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     cdef Py_ssize_t width = tk + tk % 2
     cdef size_t a_size = _round64(rows_pad * width * sizeof(int16_t))
     cdef size_t b_size = _round64(width * cols_pad * sizeof(int16_t))
-    cdef size_t work_size = a_size + b_size + rows_pad * cols_pad * sizeof(int32_t)
+    cdef size_t tile_size = _round64(rows_pad * cols_pad * sizeof(int32_t))
+    cdef size_t work_size = parts * (a_size + b_size + tile_size)
     if opts.max_workspace and work_size > <size_t>opts.max_workspace:
         return -1
     cdef char *work = <char *>PyMem_RawMalloc(work_size)
     if work == NULL:
         return -1
-    cdef int16_t *apack = <int16_t *>work
-    cdef int32_t *bpack = <int32_t *>(work + a_size)
-    cdef int32_t *tile = <int32_t *>(work + a_size + b_size)
+    # part 0: the whole values or the low digits; part 1: the high digits
+    cdef int16_t *apack[2]
+    cdef int32_t *bpack[2]
+    cdef int32_t *tile[2]
+    cdef int part
+    for part in range(parts):
+        apack[part] = <int16_t *>(work + part * (a_size + b_size + tile_size))
+        bpack[part] = <int32_t *>(<char *>apack[part] + a_size)
+        tile[part] = <int32_t *>(<char *>apack[part] + a_size + b_size)
     cdef int type = _type_code(c)
     cdef Py_ssize_t i0 = 0, j0, p0, mb, nb, kb, mp, np_, pairs, i, j
     while i0 < m:
@@ -807,26 +840,34 @@ cdef inline int _pair_product(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
             while p0 < k:
                 kb = min(tk, k - p0)
                 pairs = (kb + 1) // 2
-                fb_pair_pack_a(type, a + i0 * ars + p0 * acs, mb, kb, ars, acs, mp,
-                               2 * pairs, apack)
-                fb_pair_pack_b(type, b + p0 * brs + j0 * bcs, kb, nb, brs, bcs, bpack)
+                for part in range(parts):
+                    fb_pair_pack_a(type, a + i0 * ars + p0 * acs, mb, kb, ars, acs, part, mp,
+                                   2 * pairs, apack[part])
+                    fb_pair_pack_b(type, b + p0 * brs + j0 * bcs, kb, nb, brs, bcs, part,
+                                   bpack[part])
                 for j in range(np_ // FB_PAIR_COLS):
                     for i in range(mp // FB_PAIR_ROWS):
-                        fb_pair_kernel(pairs, <const int32_t *>apack + i * FB_PAIR_ROWS * pairs,
-                                       pairs, bpack + j * FB_PAIR_COLS * pairs,
-                                       tile + i * FB_PAIR_ROWS * np_ + j * FB_PAIR_COLS, np_,
-                                       p0 > 0)
+                        _pair_kernel(pairs, apack[0], bpack[0], tile[0], np_, i, j, p0 > 0)
+                        if digits:
+                            _pair_kernel(pairs, apack[1], bpack[0], tile[1], np_, i, j, p0 > 0)
+                            _pair_kernel(pairs, apack[0], bpack[1], tile[1], np_, i, j, True)
                 p0 += kb
             for i in range(mb):
-                if ccs == 1:
-                    fb_pair_store(type, tile + i * np_, nb, c + (i0 + i) * crs + j0)
-                else:
-                    for j in range(nb):
-                        c[(i0 + i) * crs + (j0 + j) * ccs] = <integer><int64_t>tile[i * np_ + j]
+                fb_pair_store(type, tile[0] + i * np_, tile[1] + i * np_ if digits else NULL,
+                              nb, c + (i0 + i) * crs + j0 * ccs, ccs)
             j0 += nb
         i0 += mb
     PyMem_RawFree(work)
     return 0
+
+
+cdef inline void _pair_kernel(Py_ssize_t pairs, const int16_t *apack, const int32_t *bpack,
+                              int32_t *tile, Py_ssize_t ldc, Py_ssize_t i, Py_ssize_t j,
+                              bint accumulate) noexcept nogil:
+    """The micro-kernel on rows 4i.. of A's block and the group j of B's columns."""
+    fb_pair_kernel(pairs, <const int32_t *>apack + i * FB_PAIR_ROWS * pairs, pairs,
+                   bpack + j * FB_PAIR_COLS * pairs,
+                   tile + i * FB_PAIR_ROWS * ldc + j * FB_PAIR_COLS, ldc, accumulate)
 
 
 cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
@@ -847,9 +888,11 @@ cdef inline int _product(_Kind kind, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
         amax = max_magnitude(a, m, k, ars, acs)
         bmax = max_magnitude(b, k, n, brs, bcs)
     cdef _Plan p = _plan(kind, 8 * sizeof(integer), k, amax, bmax, opts)
-    if (kind == _INTEGER and p.pieces == 0 and (n >= PAIR_MIN_COLUMNS or not p.single)
-            and _pairs_apply(8 * sizeof(integer), k, amax, bmax, opts)):
-        return _pair_product(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs, opts)
+    cdef bint fit = amax <= 32768 and bmax <= 32768    # every value fits in int16
+    if (kind == _INTEGER and (n >= PAIR_MIN_COLUMNS or not p.single)
+            and _pairs_apply(8 * sizeof(integer), k, fit, amax, bmax, opts)):
+        return _pair_product(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs,
+                             fit or sizeof(integer) <= 2, opts)
     if p.pieces and not opts.force_split and m * n * k <= _split_loop_flops(
             8 * sizeof(integer), opts):
         _loop_product(kind, m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs)

@@ -152,23 +152,25 @@ def test_values_at_the_exactness_bounds(exact_options, bits):
         assert_identical(fastblas.dot(a[:, 1:], b[1:, :1]), np.dot(a[:, 1:], b[1:, :1]))
 
 
-def int16_range_values(rng, shape, dtype, k):
-    """Random values that the int16 pair kernel takes for this dtype and depth,
-    a tenth of them at the range's ends: the whole range of the types of 16 bits
-    and fewer (uint16's above 2**15 read as negative int16), int16's range for
-    the 32-bit types (the unsigned one from 0), and for the 64-bit types below
-    2**10, so that amax bmax k < 2**31."""
+def pair_kernel_values(rng, shape, dtype, k, spread):
+    """Random values for the int16 pair kernel, a tenth of them at the range's
+    ends. "int16": values it takes whole for this dtype and depth: the whole
+    range of the types of 16 bits and fewer (uint16's above 2**15 read as
+    negative int16), int16's range for the 32-bit types (the unsigned one from
+    0), and for the 64-bit types below 2**10, so that amax bmax k < 2**31.
+    "full": the type's whole range, which the 32-bit types take in two 16-bit
+    digits (and the 64-bit ones do not take)."""
     info = np.iinfo(dtype)
     low, high = info.min, info.max
-    if info.bits > 16:
+    if spread == "int16" and info.bits > 16:
         low, high = max(low, -2**15), 2**15 - 1
-    if info.bits == 64:
+    if spread == "int16" and info.bits == 64:
         assert 2**20 * k < 2**31
         low, high = max(low, -2**10), 2**10 - 1
-    values = rng.integers(low, high, size=shape, endpoint=True)
+    values = rng.integers(low, high, size=shape, endpoint=True, dtype=dtype)
     ends = rng.random(shape) < 0.1
-    values[ends] = rng.choice([low, high], size=np.count_nonzero(ends))
-    return values.astype(dtype)
+    values[ends] = rng.choice(np.array([low, high], dtype), size=np.count_nonzero(ends))
+    return values
 
 
 needs_pairs = pytest.mark.skipif(not fastblas._blas._int16_pairs_supported(),
@@ -178,17 +180,20 @@ needs_pairs = pytest.mark.skipif(not fastblas._blas._int16_pairs_supported(),
 
 @needs_pairs
 @pytest.mark.parametrize("dtype", INT_DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("spread", ["int16", "full"])
 @pytest.mark.parametrize("layouts", [("C", "C"), ("F", "F"), ("C_T", "strided"),
                                      ("negative", "C_slice"), ("broadcast_cols", "F_T")])
-def test_int16_pair_kernel_matches_numpy(rng, exact_options, dtype, layouts):
+def test_int16_pair_kernel_matches_numpy(rng, exact_options, dtype, spread, layouts):
     # Rows around the kernel's 4, columns around its 64 (and 8, below which
     # sgemm's range stays with sgemm), depths around its blocks of 256 terms,
     # odd ones leaving half a pair.
     exact_options(loop_flops=1)
     for m, k, n in [(2, 1, 8), (3, 2, 64), (4, 255, 63), (5, 256, 65), (9, 257, 130),
                     (13, 513, 8), (1, 40, 200), (70, 3, 7)]:
-        a = make_matrix(rng, m, k, dtype, layouts[0], int16_range_values(rng, (m, k), dtype, k))
-        b = make_matrix(rng, k, n, dtype, layouts[1], int16_range_values(rng, (k, n), dtype, k))
+        a = make_matrix(rng, m, k, dtype, layouts[0],
+                        pair_kernel_values(rng, (m, k), dtype, k, spread))
+        b = make_matrix(rng, k, n, dtype, layouts[1],
+                        pair_kernel_values(rng, (k, n), dtype, k, spread))
         assert_identical(fastblas.dot(a, b), np.dot(a, b))
 
 
