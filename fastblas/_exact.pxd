@@ -215,16 +215,16 @@ cdef extern from *:
 # 64-bit ones while amax bmax k < 2**31. uint16 values need not fit: read as
 # int16 they keep their residue modulo 2**16, all that a uint16 result needs.
 # 32-bit values that do not fit go in two 16-bit digits, three products modulo
-# 2**32 (_pair_product): full-range (256 x 256) int32 0.63-0.67 ms against
-# 1.43-1.45 for the float64 slices (Ozaki's three dgemm products, below). One instruction does 32 multiply-adds,
-# against 8 for a float64 FMA and 16 for a float32 one. Measured here (Xeon, Ice
-# Lake, one thread), whole fastblas.dot calls: (256 x 256) @ (256 x 256) int16
-# over its full range (beyond float32's bound) 0.13-0.18 ms against dgemm's
-# 0.63-0.68, int8 and uint8 (within it) 0.16-0.20 ms against sgemm's 0.33,
-# (1024 x 1024) int16 11.7 ms against 38 ms, int64 values below 1000 15 ms
-# against 43. The kernel computes 64 columns at a time: below 8 columns sgemm,
-# which has no such waste, stays faster ((512 x 512) @ (512 x 2) int8: 88 us
-# against 174), so products in sgemm's range take the kernel from 8 columns.
+# 2**32 (_pair_product). One instruction does 32 multiply-adds, against 8 for a
+# float64 FMA and 16 for a float32 one. Measured here (Xeon, Ice Lake, one
+# thread), whole fastblas.dot calls of (256 x 256) @ (256 x 256): int16 over its
+# full range (beyond float32's bound) 0.13-0.18 ms against dgemm's 0.63-0.68,
+# int8 and uint8 (within it) 0.16-0.20 ms against sgemm's 0.33, full-range int32
+# 0.63-0.67 ms against 1.43-1.45 for the float64 slices (below); (1024 x 1024)
+# int16 11.7 ms against 38 ms, int64 values below 1000 15 ms against 43. The
+# kernel computes 64 columns at a time: below 8 columns sgemm, which has no such
+# waste, stays faster ((512 x 512) @ (512 x 2) int8: 88 us against 174), so
+# products in sgemm's range take the kernel from 8 columns.
 #
 # Layout: A's block is int16 rows padded to an even length, read as int32 pairs
 # (a[i, 2p], a[i, 2p+1]); B's block is packed in groups of 64 columns, pair p of
@@ -325,10 +325,11 @@ cdef extern from *:
                         out[j] = (int32_t)((uint32_t)(uint16_t)FB_PAIR_DIGIT(lo[j]) |     \
                                            (uint32_t)(uint16_t)FB_PAIR_DIGIT(hi[j]) << 16); \
                 else {                                                                    \
-                    for (ptrdiff_t j = 0; j < width; j++)                                 \
-                        out[j] = (int32_t)((uint32_t)(uint16_t)FB_PAIR_DIGIT(lo[j * cs]) | \
-                                           (hi == NULL ? 0u :                             \
-                                            (uint32_t)(uint16_t)FB_PAIR_DIGIT(hi[j * cs]) << 16)); \
+                    for (ptrdiff_t j = 0; j < width; j++) {                               \
+                        uint32_t l = (uint16_t)FB_PAIR_DIGIT(lo[j * cs]);                  \
+                        uint32_t h = hi ? (uint16_t)FB_PAIR_DIGIT(hi[j * cs]) : 0u;        \
+                        out[j] = (int32_t)(l | h << 16);                                   \
+                    }                                                                     \
                     for (ptrdiff_t j = width; j < FB_PAIR_COLS; j++) out[j] = 0;          \
                 }                                                                         \
             }                                                                             \
@@ -795,8 +796,8 @@ cdef inline int _pair_product(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
 
     With ``fit``, the values go whole: they fit in int16, or their type has 16
     bits or fewer and they are read as int16 (their residues modulo 2**16).
-    Else (32-bit values) they go in two 16-bit digits, a = a1 2**16 + a0 with a0 the
-    residue, and modulo 2**32
+    Else (32-bit values) they go in two 16-bit digits, a = a1 2**16 + a0 with
+    a0 the residue, and modulo 2**32
 
         A B = A0 B0 + (A1 B0 + A0 B1) 2**16,
 
