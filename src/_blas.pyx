@@ -1285,6 +1285,8 @@ cdef int exact_stack(Exact t, Stack *s, Operand a, Operand b, Operand c) noexcep
 
 cdef extern from "small_matmul.h" nogil:
     bint fb_small_width(intp n)
+    int fb_square16_enabled
+    bint fb_square16_supported()
     int fb_small_matmul(bint floating, size_t size, intp count, intp m, intp n, intp k,
                         const void *a, intp a_step, intp ars, intp acs,
                         const void *b, intp b_step, intp brs,
@@ -1351,6 +1353,21 @@ def _set_stack_minimums(**minimums):
     BOOL_MIN_MATRIX = minimums.get("bool", BOOL_MIN_MATRIX)
     EXACT_MIN_MATRIX = minimums.get("matrix", EXACT_MIN_MATRIX)
     return previous
+
+
+def _set_square16(bint enabled):
+    """Let float32 (16 x 16) stacks take small_matmul.h's Intel kernel where the
+    CPU has it (True, the default) or the general one; return the previous
+    setting. Private: the tests cover both kernels on one machine."""
+    global fb_square16_enabled
+    previous = bool(fb_square16_enabled)
+    fb_square16_enabled = enabled
+    return previous
+
+
+def _square16_supported():
+    """Does this CPU run small_matmul.h's float32 (16 x 16) kernel?"""
+    return fb_square16_supported()
 
 
 cdef inline int batch_dims(cnp.ndarray x) noexcept:

@@ -196,13 +196,19 @@ static void fb_square16_float32(ptrdiff_t count, const float *a, ptrdiff_t as,
     }
 }
 
+/* 0 sends those products to the kernel above too (a private switch for the tests) */
+static int fb_square16_enabled = 1;
+
 static inline int fb_square16_supported(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_is("intel") && __builtin_cpu_supports("avx512f") &&
+    return fb_square16_enabled && __builtin_cpu_is("intel") && __builtin_cpu_supports("avx512f") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512cd") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
+#else
+static int fb_square16_enabled = 0;
+static inline int fb_square16_supported(void) { return 0; }
 #endif
 
 /* Integer stacks in unsigned arithmetic: sums and products modulo 2^bits, in any

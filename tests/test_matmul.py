@@ -219,6 +219,28 @@ def test_small_stacks_of_every_shape(rng, dtype):
                 check_small(fastblas.matmul(a, b), a, b)
 
 
+@pytest.mark.parametrize("square16", [True, False], ids=["square16_kernel", "general_kernel"])
+def test_float32_16x16_stacks_through_either_kernel(rng, square16):
+    """float32 (16 x 16) stacks of C-ordered A have a kernel of their own on Intel
+    CPUs with AVX-512; the private switch sends them to the general one, so that
+    one machine checks both."""
+    from fastblas import _blas
+    previous = _blas._set_square16(square16)
+    try:
+        assert _blas._square16_supported() <= square16
+        big = values(rng, (7, 35, 35), np.float32)
+        a = values(rng, (7, 16, 16), np.float32)
+        for b in [values(rng, (7, 16, 16), np.float32), big[:, 1:17, 2:18],
+                  big[:, 15::-1, :16], big[:, :16, :16].transpose(0, 2, 1),
+                  np.broadcast_to(big[0, :16, :16], (7, 16, 16))]:
+            check_small(fastblas.matmul(a, b), a, b)
+            check_small(fastblas.matmul(a[3], b), a[3], b)   # A broadcast over the stack
+            out = np.empty((7, 16, 16), np.float32)[::-1]      # C's stack reversed
+            check_small(fastblas.matmul(a, b, out=out), a, b, out)
+    finally:
+        _blas._set_square16(previous)
+
+
 @pytest.mark.parametrize("dtype", SMALL_KERNEL, ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("shapes", [
     ((1, 3, 4, 4), (5, 1, 4, 4)), ((4, 4), (6, 4, 4)), ((6, 2, 8), (8, 8)),
