@@ -1286,7 +1286,7 @@ cdef int exact_stack(Exact t, Stack *s, Operand a, Operand b, Operand c) noexcep
 cdef extern from "small_matmul.h" nogil:
     bint fb_small_width(intp n)
     int fb_square16_enabled
-    bint fb_square16_supported()
+    bint fb_square16_active()
     int fb_small_matmul(bint floating, size_t size, intp count, intp m, intp n, intp k,
                         const void *a, intp a_step, intp ars, intp acs,
                         const void *b, intp b_step, intp brs,
@@ -1365,9 +1365,10 @@ def _set_square16(bint enabled):
     return previous
 
 
-def _square16_supported():
-    """Does this CPU run small_matmul.h's float32 (16 x 16) kernel?"""
-    return fb_square16_supported()
+def _square16_active():
+    """Do float32 (16 x 16) stacks take small_matmul.h's Intel kernel: does this
+    CPU run it, and does the switch above let them?"""
+    return fb_square16_active()
 
 
 cdef inline int batch_dims(cnp.ndarray x) noexcept:

@@ -199,7 +199,7 @@ static void fb_square16_float32(ptrdiff_t count, const float *a, ptrdiff_t as,
 /* 0 sends those products to the kernel above too (a private switch for the tests) */
 static int fb_square16_enabled = 1;
 
-static inline int fb_square16_supported(void)
+static inline int fb_square16_active(void)
 {
     __builtin_cpu_init();
     return fb_square16_enabled && __builtin_cpu_is("intel") && __builtin_cpu_supports("avx512f") &&
@@ -208,7 +208,7 @@ static inline int fb_square16_supported(void)
 }
 #else
 static int fb_square16_enabled = 0;
-static inline int fb_square16_supported(void) { return 0; }
+static inline int fb_square16_active(void) { return 0; }
 #endif
 
 /* Integer stacks in unsigned arithmetic: sums and products modulo 2^bits, in any
@@ -233,7 +233,7 @@ static inline int fb_small_matmul(int floating, size_t size, ptrdiff_t count, pt
     fb_small_matmul_##NAME(count, m, n, k, a, as, ars, acs, b, bs, brs, c, cs, crs)
 #if defined(FB_SMALL_CLONES_BUILT)
     if (floating && size == 4 && m == 16 && n == 16 && k == 16 && ars == 16 && acs == 1 &&
-        fb_square16_supported()) {
+        fb_square16_active()) {
         fb_square16_float32(count, a, as, b, bs, brs, c, cs, crs);
         return 0;
     }
