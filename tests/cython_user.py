@@ -19,7 +19,7 @@ SETUP = textwrap.dedent("""
     from Cython.Build import cythonize
     from setuptools import Extension, setup
 
-    name, include, opt = sys.argv[1:4]
+    name, include, flags = sys.argv[1:4]
     link_npymath = sys.argv[4] == "npymath"
     del sys.argv[1:]
     # NumPy's npymath (npy_float_to_half...) sits beside its C headers
@@ -30,7 +30,7 @@ SETUP = textwrap.dedent("""
         script_args=["build_ext", "--inplace", "-q"],
         ext_modules=cythonize(
             [Extension(name, [name + ".pyx"], include_dirs=[np.get_include()],
-                       extra_compile_args=[opt], **npymath)],
+                       extra_compile_args=flags.split(), **npymath)],
             include_path=[include], quiet=True,
         ),
     )
@@ -42,10 +42,11 @@ def _have_c_compiler():
     return bool(cc) and shutil.which(cc[0]) is not None
 
 
-def build_user_module(tmp, name, pyx, *, opt="-O0", npymath=False):
+def build_user_module(tmp, name, pyx, *, flags="-O0", npymath=False):
     """Write `pyx` as module `name` in directory `tmp`, build it against
-    fastblas.get_include() (linking NumPy's npymath when asked) and import it;
-    skip when Cython, setuptools or a C compiler is missing."""
+    fastblas.get_include() with the compiler flags `flags` (space-separated),
+    linking NumPy's npymath when asked, and import it; skip when Cython,
+    setuptools or a C compiler is missing."""
     pytest.importorskip("Cython")
     pytest.importorskip("setuptools")
     if not _have_c_compiler():
@@ -56,7 +57,7 @@ def build_user_module(tmp, name, pyx, *, opt="-O0", npymath=False):
     (tmp / f"{name}.pyx").write_text(pyx)
     (tmp / "setup.py").write_text(SETUP)
     proc = subprocess.run(
-        [sys.executable, "setup.py", name, include, opt, "npymath" if npymath else "-"],
+        [sys.executable, "setup.py", name, include, flags, "npymath" if npymath else "-"],
         cwd=tmp, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     built = [p for p in os.listdir(tmp)
