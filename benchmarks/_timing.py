@@ -21,7 +21,8 @@ Timing
     ``interleaved_with_pauses(runners, repeat, pause)`` times single long calls
     (an epoch, a search) with an untimed pause before each.
 Threads
-    ``blas_thread_limits(threads)``: context managers capping the BLAS pools.
+    ``blas_thread_limits(threads)``: context managers capping the BLAS pools;
+    ``spin_pause(label)``: the pause before each timing at that thread count.
 Report
     ``print_header``, ``format_table``, ``format_timing``, ``format_significant``,
     ``print_results``, ``spread_warning``, ``load_warning``, ``save_results``.
@@ -53,7 +54,7 @@ __all__ = [
     "interleaved_with_pauses", "load_warning",
     "machine_info", "parse_int_list", "plot_speedups", "print_header", "print_results",
     "positive_int", "python_call_overhead", "require_matplotlib", "save_results",
-    "series_styles", "settings_from_args",
+    "series_styles", "settings_from_args", "spin_pause",
     "speedup_figure", "spread_warning", "style_speedup_axes", "time_interleaved",
     "usable_cores",
 ]
@@ -216,6 +217,22 @@ def blas_thread_limits(threads):
             for n in threads]
 
 
+# After a call of more than one thread, OpenBLAS's worker threads spin for about
+# 0.1 s before they sleep (2**28 cycles: OPENBLAS_THREAD_TIMEOUT, 28 by default),
+# and NumPy's OpenBLAS and SciPy's (fastblas's) are two libraries with two pools.
+# On 2 cores, a product right after the other library's shares the cores with
+# those threads: float32 (256 x 256) products alternating np.dot and fastblas.dot,
+# 2 threads, took 4.0 ms a call, against 0.17-0.23 ms for either one alone.
+SPIN_PAUSE = 0.15
+
+
+def spin_pause(label):
+    """Seconds of pause before each timing at the thread count ``label`` (from
+    ``blas_thread_limits``): SPIN_PAUSE, so that no contender runs beside the
+    threads another left spinning; none at one thread, where no thread spins."""
+    return 0.0 if label == "1" else SPIN_PAUSE
+
+
 # ---------------------------------------------------------------- the machine
 
 def usable_cores():
@@ -267,6 +284,10 @@ def _blas_libraries():
             for lib in threadpool_info() if lib.get("user_api") == "blas"]
 
 
+# Environment variables that change how the BLAS libraries run, reported when set.
+BLAS_ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT", "OMP_NUM_THREADS")
+
+
 def machine_info():
     """The machine and the software the timings are taken with, as a dict."""
     import numpy
@@ -282,7 +303,9 @@ def machine_info():
     return dict(cpu=_cpu_model(), logical_cores=os.cpu_count(), usable_cores=usable_cores(),
                 load_average_1min=_load_average(), os=platform.platform(),
                 python=platform.python_version(), numpy=numpy.__version__,
-                scipy=scipy.__version__, fastblas=fastblas_version, blas=_blas_libraries())
+                scipy=scipy.__version__, fastblas=fastblas_version, blas=_blas_libraries(),
+                blas_environment={name: os.environ[name] for name in BLAS_ENVIRONMENT
+                                  if name in os.environ})
 
 
 def describe_machine(info=None):
@@ -297,6 +320,10 @@ def describe_machine(info=None):
         f"Python {info['python']}, NumPy {info['numpy']}, SciPy {info['scipy']}, "
         f"fastblas {info['fastblas']}",
     ]
+    environment = info.get("blas_environment")     # absent from older result files
+    if environment:
+        lines.append("BLAS environment: " + ", ".join(f"{name}={value}"
+                                                      for name, value in environment.items()))
     if info["blas"] is None:
         return lines + ["BLAS: unknown (pip install threadpoolctl to see which library)"]
     for lib in info["blas"] or [dict(owner="?", library="none found", version="", threads="?",

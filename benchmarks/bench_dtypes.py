@@ -13,7 +13,7 @@ np.matmul against fastblas.matmul (and the recipe for int32) on float32, float64
 and int32 stacks of small matrices,
 the contenders timed interleaved in one process (see ``_timing``), with the
 BLAS capped at each thread count asked for (threadpoolctl); above one thread,
-each timing follows a pause (SPIN_PAUSE). Also measured: the
+each timing follows a pause (``_timing.spin_pause``). Also measured: the
 peak memory (tracemalloc) of one int64 (n x n) @ (n x n) product.
 
 Run as ``fastblas bench dtypes`` or ``python -m fastblas.benchmarks.bench_dtypes``.
@@ -117,15 +117,6 @@ def _matmul_cases(settings, rng):
             yield "matmul", name, f"{count}x{n}x{n}", contenders, namespace
 
 
-# With more than one BLAS thread, OpenBLAS's worker threads spin for about 0.1 s
-# after a product before they sleep, and NumPy's OpenBLAS and SciPy's (fastblas's)
-# are two libraries with two pools: on 2 cores, a timing right after the other
-# library's took twice as long (ten float64 (256 x 256) products: 1.05-1.44 ms a
-# call right after one np.dot, 0.52-0.75 ms after a pause).
-# Each timing then starts after this pause.
-SPIN_PAUSE = 0.15
-
-
 def run(settings, seed=0):
     """Time every case; returns one dict per (case, dtype, size, threads) whose
     ``seconds`` maps each contender to its ``_timing.Timing`` per call."""
@@ -134,7 +125,7 @@ def run(settings, seed=0):
     for label, limit in _timing.blas_thread_limits(settings["threads"]):
         with limit(), np.errstate(invalid="ignore", over="ignore"):  # the recipe, int64 full
             cases = itertools.chain(_dot_cases(settings, rng), _matmul_cases(settings, rng))
-            pause = 0.0 if label == "1" else SPIN_PAUSE
+            pause = _timing.spin_pause(label)
             for case, dtype, size, contenders, namespace in cases:
                 seconds = _timing.time_interleaved(contenders, namespace, settings["repeat"],
                                                    settings["target"], pause=pause)
@@ -212,10 +203,10 @@ For each dtype and size, the time per call of
 on vectors and square matrices, and of np.matmul against fastblas.matmul on
 float32, float64 and int32 stacks of small matrices (with the recipe for
 int32), timed interleaved in one process (above one BLAS thread, each timing
-after a {SPIN_PAUSE} s pause, so that none pays for the threads of the other's
-OpenBLAS still spinning), with fastblas's speed-up (other's time / fastblas's
-time). Also measured: the peak memory (tracemalloc) of one int64 (n x n) @
-(n x n) product.
+after a {_timing.SPIN_PAUSE} s pause, so that none pays for the threads of the
+other's OpenBLAS still spinning), with fastblas's speed-up (other's time /
+fastblas's time). Also measured: the peak memory (tracemalloc) of one int64
+(n x n) @ (n x n) product.
 
 Values: int8, uint8, int16 and bool span their whole range (bool: half true;
 "bool sparse": 1% true); int32 and int64 hold |x| <= 1000; "int64 full" spans the

@@ -3,15 +3,20 @@
 For each shape (m x k) @ (k x n), C-ordered operands, the time per call and the
 GFLOP/s (2*m*n*k floating-point operations per product) of
 
-    fastblas      fb.gemm(1.0, A, B)          a new C
-    fastblas C=   fb.gemm(1.0, A, B, C=C)     C written in place
-    matmul        np.matmul(A, B)             a new C
-    matmul out=   np.matmul(A, B, out=C)      C written in place
+    fastblas      fb.gemm(1.0, A, B)                    a new C
+    fastblas C=   fb.gemm(1.0, A, B, C=C)               C written in place
+    matmul        np.matmul(A, B)                       a new C
+    matmul out=   np.matmul(A, B, out=C)                C written in place
+    gemm+matmul   fb.gemm(1.0, A, B); np.matmul(A, B)   one of each, in turn
 
 and the speed-up of fastblas (matmul's time / fastblas's time, and matmul out='s
 time / fastblas C='s time), the contenders timed interleaved in one process
 (see ``_timing``), with the BLAS capped at 1 and at 2 threads (threadpoolctl;
-without it, the BLAS default).
+without it, the BLAS default), each timing after a pause above one thread
+(``_timing.spin_pause``). NumPy's OpenBLAS and SciPy's are two thread pools:
+``gemm+matmul vs alone``, the time of a gemm+matmul pair over the sum of the
+fastblas and matmul times, is what alternating the two libraries costs (above
+1x: each call ran beside the other pool's spinning threads).
 
 Shapes: square 8, 64, 512, 2048 and the training shapes (100x784)@(784x500)
 (a batch through a 784-500 layer), (500x100)@(100x784) (the weight gradient),
@@ -58,6 +63,7 @@ CONTENDERS = {
     "fastblas C=": "gemm(1.0, A, B, C=C)",
     "matmul": "matmul(A, B)",
     "matmul out=": "matmul(A, B, out=C)",
+    "gemm+matmul": "gemm(1.0, A, B); matmul(A, B)",
 }
 # (contender, its fastblas counterpart) pairs whose time ratio is reported, and the
 # title of each fastblas contender's panel in the plot.
@@ -84,7 +90,8 @@ def run(shapes, dtypes, repeat, threads, target, seed=0):
             for dtype in map(np.dtype, dtypes):
                 for shape in shapes:
                     seconds = _timing.time_interleaved(
-                        CONTENDERS, _namespace(dtype, shape, rng), repeat, target)
+                        CONTENDERS, _namespace(dtype, shape, rng), repeat, target,
+                        pause=_timing.spin_pause(label))
                     results.append(dict(shape=shape, dtype=dtype.name, threads=label,
                                         seconds=seconds))
     results.sort(key=lambda r: (r["dtype"], shapes.index(r["shape"]), r["threads"]))
@@ -104,15 +111,21 @@ def _format_shape(shape):
     return f"({m}x{k})@({n}x{k}).T" if b_transposed else f"({m}x{k})@({k}x{n})"
 
 
+def _alternation_cost(seconds):
+    """A gemm+matmul pair's time over the two products' times alone."""
+    return seconds["gemm+matmul"] / (seconds["fastblas"] + seconds["matmul"])
+
+
 def format_results(results, markdown=False):
     headers = (["shape", "dtype", "threads"] + [f"{c} us" for c in CONTENDERS]
                + ["fastblas GFLOP/s", "matmul GFLOP/s"]
-               + [f"vs {other}" for other, _ in SPEEDUPS])
+               + [f"vs {other}" for other, _ in SPEEDUPS] + ["gemm+matmul vs alone"])
     rows = [[_format_shape(r["shape"]), r["dtype"], r["threads"]]
             + [_timing.format_timing(r["seconds"][c], scale=1e6) for c in CONTENDERS]
             + [_timing.format_significant(_flops(r["shape"]) / r["seconds"][c] / 1e9)
                for c in ("fastblas", "matmul")]
             + [f"{r['seconds'][other] / r['seconds'][mine]:.2f}x" for other, mine in SPEEDUPS]
+            + [f"{_alternation_cost(r['seconds']):.2f}x"]
             for r in results]
     return _timing.format_table(headers, rows, markdown, left=2)
 
@@ -188,8 +201,13 @@ C-ordered n x k array: shapes ending in t), the time per call and the GFLOP/s
   fastblas C=   fastblas.gemm(1.0, A, B, C=C)   C written in place
   matmul        np.matmul(A, B)                 a new C
   matmul out=   np.matmul(A, B, out=C)          C written in place
-timed interleaved in one process, and fastblas's speed-up (matmul's time /
-fastblas's time)."""
+  gemm+matmul   one of each, in turn
+timed interleaved in one process (above one BLAS thread, each timing after a
+pause), and fastblas's speed-up (matmul's time / fastblas's time). NumPy's
+OpenBLAS and SciPy's (fastblas's) are two thread pools, whose threads spin for
+about 0.1 s after a call: "gemm+matmul vs alone", a pair's time over the
+fastblas and matmul times added, is what alternating the two costs (above 1x:
+each call ran beside the other pool's spinning threads)."""
 
 EPILOG = """\
 Each time is the median of the rounds, with the interquartile range as a % of

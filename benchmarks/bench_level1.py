@@ -10,7 +10,8 @@ For each operation, dtype and length n, the ns per call of
 and the speed-up of fastblas (other contender's time / fastblas's time), the three
 contenders timed interleaved in one process (see ``_timing``). Each is measured
 with the BLAS capped at 1 thread and, for the lengths where OpenBLAS may use
-threads, at 2 threads (threadpoolctl; without it, the BLAS default).
+threads, at 2 threads (threadpoolctl; without it, the BLAS default), where each
+timing follows a pause (``_timing.spin_pause``).
 
 Run as ``fastblas bench level1`` or ``python -m fastblas.benchmarks.bench_level1``.
 """
@@ -84,7 +85,8 @@ def run(sizes, dtypes, repeat, threads, target, seed=0):
                         continue
                     for op, statements in OPERATIONS.items():
                         seconds = _timing.time_interleaved(
-                            statements, _namespace(dtype, n, rng), repeat, target)
+                            statements, _namespace(dtype, n, rng), repeat, target,
+                            pause=_timing.spin_pause(label))
                         results.append(dict(op=op, dtype=dtype.name, n=n, threads=label,
                                             seconds=seconds))
     results.sort(key=lambda r: (list(OPERATIONS).index(r["op"]), r["dtype"], r["n"],

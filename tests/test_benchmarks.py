@@ -141,6 +141,18 @@ def test_machine_names_the_fastblas_it_timed():
     assert f"fastblas {fastblas.__version__} ({os.path.dirname(fastblas.__file__)})" in line
 
 
+def test_machine_names_the_blas_environment_variables_set(monkeypatch):
+    for name in _timing.BLAS_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    assert not any(line.startswith("BLAS environment") for line in _timing.describe_machine())
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "4")
+    info = _timing.machine_info()
+    assert info["blas_environment"] == {"OPENBLAS_THREAD_TIMEOUT": "4"}
+    assert "BLAS environment: OPENBLAS_THREAD_TIMEOUT=4" in _timing.describe_machine(info)
+    del info["blas_environment"]        # a result file from before the key
+    assert not any(line.startswith("BLAS environment") for line in _timing.describe_machine(info))
+
+
 def test_load_warning_compares_the_load_with_the_usable_cores(monkeypatch):
     cores = _timing.usable_cores()
     monkeypatch.setattr(os, "getloadavg", lambda: (cores + 0.5, 0.0, 0.0))
@@ -221,9 +233,46 @@ def test_bench_gemm_prints_one_row_per_shape(capsys):
     header, rows = _markdown_table(capsys.readouterr().out)
     assert header == (["shape", "dtype", "threads"]
                       + [f"{c} us" for c in bench_gemm.CONTENDERS]
-                      + ["fastblas GFLOP/s", "matmul GFLOP/s", "vs matmul", "vs matmul out="])
+                      + ["fastblas GFLOP/s", "matmul GFLOP/s", "vs matmul", "vs matmul out=",
+                         "gemm+matmul vs alone"])
     assert sorted(row[0] for row in rows) == ["(3x5)@(5x4)", "(8x8)@(8x8)"]
     assert all(len(row) == len(header) and row[1] == "float32" for row in rows)
+
+
+def test_bench_gemm_pair_is_one_product_of_each_library_and_costs_its_excess():
+    namespace = bench_gemm._namespace(np.dtype(np.float64), bench_gemm.Shape(3, 5, 4),
+                                      np.random.default_rng(0))
+    calls = []
+    namespace.update(gemm=lambda *args: calls.append("fastblas"),
+                     matmul=lambda *args: calls.append("numpy"))
+    exec(bench_gemm.CONTENDERS["gemm+matmul"], namespace)
+    assert calls == ["fastblas", "numpy"]
+    seconds = {"fastblas": 1.0, "matmul": 3.0, "gemm+matmul": 10.0}
+    assert bench_gemm._alternation_cost(seconds) == 2.5
+
+
+def test_spin_pause_only_above_one_thread():
+    assert _timing.spin_pause("1") == 0
+    assert _timing.spin_pause("2") == _timing.spin_pause("default") == _timing.SPIN_PAUSE > 0.1
+
+
+@pytest.mark.parametrize("script", [bench_level1, bench_gemm])
+def test_timings_above_one_thread_follow_a_spin_pause(script, monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    pauses = []
+
+    def record(contenders, namespace, repeat, target, pause=0.0):
+        pauses.append(pause)
+        return {name: _timing.Timing([1e-3]) for name in contenders}
+
+    monkeypatch.setattr(_timing, "time_interleaved", record)
+    if script is bench_level1:
+        script.run([2**20], ["float64"], repeat=1, threads=[1, 2], target=1e-3)
+    else:
+        script.run([bench_gemm.Shape(8, 8, 8)], ["float64"], repeat=1, threads=[1, 2],
+                   target=1e-3)
+    assert set(pauses) == {0.0, _timing.SPIN_PAUSE}
+    assert pauses.index(_timing.SPIN_PAUSE) == len(pauses) // 2   # 1 thread first
 
 
 def test_bench_gemm_shapes_ending_in_t_multiply_by_a_transposed_b(capsys):
