@@ -9,6 +9,11 @@ _THREAD_VARIABLES = {"openblas": "OPENBLAS_NUM_THREADS", "mkl": "MKL_NUM_THREADS
 _NAMES = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}
 _THREADPOOLCTL_HINT = ("pip install threadpoolctl to see the running kernel and the "
                        "thread count")
+# Printed when another BLAS is loaded and a pool runs several threads: after a
+# multi-threaded call, OpenBLAS's threads spin for about 0.1 s before they sleep.
+_TWO_POOLS_HINT = ("Products of these libraries in turn run beside the threads the other "
+                   "left spinning\n(OpenBLAS's spin about 0.1 s after a call of several "
+                   "threads): run loops that alternate them on one thread.")
 
 
 def _library(pool):
@@ -60,6 +65,7 @@ def _config():
     blas["build_name"] = build.get("name")
     blas["build_configuration"] = build.get("openblas configuration")
     variable = _THREAD_VARIABLES.get(blas["library"], "OMP_NUM_THREADS")
+    several_threads = any((library["num_threads"] or 1) > 1 for library in [blas] + others)
     return {
         "scipy_version": scipy.__version__,
         "blas": blas,
@@ -67,6 +73,7 @@ def _config():
         "threads_hint": (f"set {variable}=N before Python starts, or in code:\n"
                          "    with threadpoolctl.threadpool_limits(limits=N, user_api='blas'): ..."
                          if pools is not None else _THREADPOOLCTL_HINT),
+        "two_pools_hint": _TWO_POOLS_HINT if others and several_threads else None,
     }
 
 
@@ -97,8 +104,10 @@ def show_config(mode="stdout"):
         ``scipy_version``, ``blas`` (``library``, ``version``, ``architecture``,
         ``num_threads``, ``threading_layer``, ``filepath``, and SciPy's ``build_name`` and
         ``build_configuration``), ``other_blas`` (a list of the same, without the
-        build fields) and
-        ``threads_hint``. The kernel and thread fields are None without threadpoolctl.
+        build fields), ``threads_hint`` and ``two_pools_hint`` (with another BLAS
+        loaded and more than one thread: what products of the two libraries in
+        turn cost, else None). The kernel and thread fields are None without
+        threadpoolctl.
 
     Returns
     -------
@@ -118,5 +127,7 @@ def show_config(mode="stdout"):
         print(f"  file:    {blas['filepath']}")
     for other in config["other_blas"]:
         print(f"  also loaded: {_describe(other)} ({other['filepath']})")
+    if config["two_pools_hint"]:
+        print(config["two_pools_hint"])
     print(f"To change the thread count: {config['threads_hint']}")
     return config

@@ -30,7 +30,7 @@ def scipys_pool():
 
 def test_dict_describes_scipys_blas_as_threadpoolctl_sees_it():
     config = fastblas.show_config(mode="dicts")
-    assert set(config) == {"scipy_version", "blas", "other_blas", "threads_hint"}
+    assert set(config) == {"scipy_version", "blas", "other_blas", "threads_hint", "two_pools_hint"}
     assert config["scipy_version"] == scipy.__version__
     blas = config["blas"]
     assert set(blas) == KEYS | {"build_name", "build_configuration"}
@@ -75,6 +75,19 @@ def test_prints_the_running_kernel_and_how_to_change_threads(capsys):
     assert "To change the thread count" in out and "threadpool_limits" in out
     for other in config["other_blas"]:
         assert other["filepath"] in out
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_warns_of_two_pools_in_turn_only_beside_several_threads(limit, capsys):
+    with threadpoolctl.threadpool_limits(limits=limit, user_api="blas"):
+        config = fastblas.show_config()
+        pools = [pool for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    out = capsys.readouterr().out
+    expected = len(pools) > 1 and any(pool["num_threads"] > 1 for pool in pools)
+    assert (config["two_pools_hint"] is not None) == expected
+    assert ("in turn" in out) == expected
+    if limit == 1:
+        assert config["two_pools_hint"] is None
 
 
 def test_without_threadpoolctl_says_how_to_get_the_details(monkeypatch, capsys):
